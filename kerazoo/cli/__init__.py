@@ -1,0 +1,1 @@
+"""The `kerazoo` command. Subcommands load lazily (see `main.COMMANDS`)."""

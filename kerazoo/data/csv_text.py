@@ -1,0 +1,73 @@
+"""Text classification data from a CSV file with `text,label` columns."""
+
+import csv
+
+import numpy as np
+
+from kerazoo.data.examples import Examples
+from kerazoo.errors import DataError, UsageError
+
+REQUIRED = ("text", "label")
+
+
+def read_csv(path, class_names=None):
+    """Read `text,label` rows.
+
+    Returns:
+        (Examples of texts, class names). Labels are sorted class names
+        (numerically when they are all integers).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            rows = list(enumerate(reader, start=2))
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path} is not UTF-8 text ({error}). Save it as UTF-8.") from None
+    if header is None:
+        raise UsageError(f"CSV file '{path}' is empty. It needs a 'text,label' header and one row per example.")
+    header = [name.strip().lower() for name in header]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise UsageError(
+            f"CSV file '{path}' has columns {header} but needs {list(REQUIRED)}; missing: "
+            f"{', '.join(missing)}. The first line must name the columns, e.g. 'text,label'."
+        )
+    text_col, label_col = header.index("text"), header.index("label")
+    texts, raw_labels, bad = [], [], []
+    for line, row in rows:
+        if not row:
+            continue  # blank line
+        if len(row) != len(header):
+            bad.append(f"line {line}: {len(row)} field(s), expected {len(header)}")
+            continue
+        label = row[label_col].strip()
+        if not label:
+            bad.append(f"line {line}: empty label")
+            continue
+        texts.append(row[text_col])
+        raw_labels.append(label)
+    if bad:
+        listing = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
+        raise DataError(f"CSV file '{path}' has {len(bad)} malformed row(s): {listing}.")
+    if not texts:
+        raise UsageError(f"CSV file '{path}' has a header but no rows.")
+    if class_names is None:
+        class_names = _sorted_labels(set(raw_labels))
+        if len(class_names) < 2:
+            raise UsageError(f"CSV file '{path}' has only one label ('{class_names[0]}'); a classifier needs at least two.")
+    index = {name: i for i, name in enumerate(class_names)}
+    unknown = sorted(set(raw_labels) - set(index))
+    if unknown:
+        raise DataError(
+            f"CSV file '{path}' has label(s) the training data does not: {', '.join(unknown[:20])}."
+        )
+    labels = np.array([index[label] for label in raw_labels], dtype=np.int32)
+    return Examples(texts, labels, "texts"), class_names
+
+
+def _sorted_labels(labels):
+    try:
+        return sorted(labels, key=int)
+    except ValueError:
+        return sorted(labels)

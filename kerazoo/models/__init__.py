@@ -1,0 +1,82 @@
+"""Build the classifier a recipe trains.
+
+Every classifier is: inputs -> input scaling (images) -> the builder's
+feature extractor -> dropout -> a float32 Dense head. The head is float32
+under every precision policy: softmax and cross-entropy in float16/bfloat16
+give NaN or poor accuracy (tensorflow/tensorflow#34406, keras-team/keras#16552).
+"""
+
+import contextlib
+
+from kerazoo.errors import UsageError
+from kerazoo.models import registry
+
+
+def build_classifier(recipe, num_classes=None, vocabulary_size=None, precision=None, batchnorm_momentum=None):
+    """Build `recipe`'s classifier with random weights (see `Recipe.build_model`)."""
+    import keras
+
+    from kerazoo.models.preprocessing import scaling_layer
+
+    num_classes = num_classes or recipe.data.num_classes
+    if not num_classes or num_classes < 2:
+        raise UsageError(f"Recipe '{recipe.name}': num_classes must be 2 or more, got {num_classes}.")
+    builder = registry.load(recipe.model.builder)
+    args = dict(recipe.model.args)
+    with dtype_policy(precision):
+        if recipe.task == "image":
+            size = recipe.data.image_size
+            features = builder(input_shape=(size, size, 3), **args)
+            inputs = keras.Input(shape=(size, size, 3), name="images")
+            scale = scaling_layer(recipe.model.preprocessing)
+            x = features(scale(inputs) if scale else inputs)
+        else:
+            vocabulary_size = vocabulary_size or recipe.data.vocabulary_size
+            features = builder(vocabulary_size=vocabulary_size, sequence_length=recipe.data.sequence_length, **args)
+            inputs = {
+                name: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=name)
+                for name, tensor in features.input.items()
+            }
+            x = features(inputs)
+        if recipe.model.dropout:
+            x = keras.layers.Dropout(recipe.model.dropout, name="head_dropout")(x)
+        logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
+        model = keras.Model(inputs, logits, name=recipe.name)
+    if batchnorm_momentum is not None:
+        set_batchnorm_momentum(model, batchnorm_momentum)
+    return model
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Build under the Keras dtype policy `name` (None: leave it alone)."""
+    import keras
+
+    if name is None:
+        yield
+        return
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def set_batchnorm_momentum(model, momentum):
+    """Set the moving-average momentum of every BatchNormalization inside `model`."""
+    import keras
+
+    count = 0
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+            count += 1
+    return count
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
