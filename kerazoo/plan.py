@@ -242,6 +242,11 @@ def choose_strategy(devices, requested="auto"):
             "--strategy mirrored (one machine) or multi_worker (several)."
         )
     cluster = devices.cluster
+    if requested == "multi_worker" and not cluster:
+        raise UsageError(
+            "--strategy multi_worker needs a cluster description: set TF_CONFIG on every worker "
+            "(or run under SLURM). See docs/distributed.md. On one machine use --strategy mirrored."
+        )
     if requested == "multi_worker" or (requested == "auto" and cluster):
         source = cluster["source"] if cluster else "TF_CONFIG"
         return "multi_worker", names, (

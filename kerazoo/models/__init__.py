@@ -68,15 +68,16 @@ def set_batchnorm_momentum(model, momentum):
     import keras
 
     count = 0
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
             count += 1
     return count
 
 
-def _all_layers(model):
+def all_layers(model):
+    """Every layer of `model`, descending into nested models."""
     for layer in model.layers:
         yield layer
         if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
+            yield from all_layers(layer)
