@@ -97,6 +97,16 @@ def quiet_native_stderr():
             os.close(saved)
 
 
+def import_tensorflow():
+    """Import TensorFlow (for tf.data) without its start-up chatter; None if absent."""
+    with quiet_native_stderr():
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return None
+    return tf
+
+
 def prepare_environment(cpu_replicas=None):
     """Settings that must be in place before TensorFlow, JAX or Keras start.
 
@@ -145,6 +155,8 @@ def _kerazoo_version():
 
 
 def _probe_tensorflow(cpu_replicas, versions):
+    from kerazoo import cluster
+
     with quiet_native_stderr():
         import tensorflow as tf
 
@@ -156,6 +168,9 @@ def _probe_tensorflow(cpu_replicas, versions):
     versions["cudnn_build"] = build.get("cudnn_version")
     if cpu_replicas and cpu_replicas > 1:
         _configure_tf_cpu_replicas(tf, cpu_replicas)
+    description = cluster.describe("tensorflow")
+    if description:
+        cluster.start_tensorflow(description)  # before the runtime starts
     accelerators = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
@@ -165,7 +180,7 @@ def _probe_tensorflow(cpu_replicas, versions):
     for tpu in tf.config.list_physical_devices("TPU"):
         accelerators.append(Accelerator("TPU", tpu.name))
     replicas = len(tf.config.list_logical_devices("CPU"))
-    return DeviceInfo("tensorflow", tuple(accelerators), replicas, os.cpu_count() or 1, versions)
+    return DeviceInfo("tensorflow", tuple(accelerators), replicas, os.cpu_count() or 1, versions, description)
 
 
 def _configure_tf_cpu_replicas(tf, count):
@@ -184,6 +199,10 @@ def _configure_tf_cpu_replicas(tf, count):
 
 
 def _probe_jax(cpu_replicas, versions):
+    from kerazoo import cluster
+
+    if cluster.describe("jax"):
+        cluster.start_jax()  # before any JAX computation
     import jax
 
     versions["jax"] = jax.__version__
@@ -195,7 +214,7 @@ def _probe_jax(cpu_replicas, versions):
             accelerators.append(Accelerator("GPU", device.device_kind, cc))
         elif device.platform == "tpu":
             accelerators.append(Accelerator("TPU", device.device_kind))
-    replicas = len(jax.devices("cpu")) if not accelerators else 1
+    replicas = len(jax.local_devices(backend="cpu")) if not accelerators else 1
     if cpu_replicas and cpu_replicas > 1 and replicas != cpu_replicas:
         raise UsageError(
             f"JAX started with {replicas} CPU device(s), not {cpu_replicas}. Set "

@@ -248,9 +248,11 @@ def choose_strategy(devices, requested="auto"):
             "(or run under SLURM). See docs/distributed.md. On one machine use --strategy mirrored."
         )
     if requested == "multi_worker" or (requested == "auto" and cluster):
-        source = cluster["source"] if cluster else "TF_CONFIG"
+        if not gpus:
+            names, what = names[:1], "one CPU device"  # the collective strategy uses one CPU per worker
         return "multi_worker", names, (
-            f"MultiWorkerMirroredStrategy ({source}) over {what} per worker"
+            f"MultiWorkerMirroredStrategy ({cluster['source']}, {cluster['num_workers']} workers) "
+            f"over {what} per worker"
         )
     if requested == "mirrored":
         return "mirrored", names, f"requested with --strategy: MirroredStrategy over {what}"

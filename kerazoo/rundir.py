@@ -5,16 +5,19 @@ data source and the seed, so the same command always means the same
 directory, on every worker of a multi-machine run too (no clocks involved).
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import pathlib
+import socket
 import tempfile
 
 from kerazoo.errors import UsageError
 
 DEFAULT_ROOT = "runs"
 STATUS_FILE = "status.json"
+LOCK_FILE = ".lock"
 # What a run directory holds (docs/run-directory.md explains each).
 RECIPE_FILE = "recipe.yaml"
 PLAN_FILE = "plan.json"
@@ -58,7 +61,7 @@ class RunDirectory:
         """The saved status dict, or {"state": "new"} for an empty folder."""
         file = self.path / STATUS_FILE
         if not file.exists():
-            if self.path.exists() and any(self.path.iterdir()):
+            if self.path.exists() and any(p.name != LOCK_FILE for p in self.path.iterdir()):
                 return {"state": "foreign"}
             return {"state": NEW}
         try:
@@ -84,6 +87,31 @@ class RunDirectory:
                 f"Cannot write the run directory '{self.path}' ({error.strerror or error}). "
                 "Choose a writable place with --run-dir or KERAZOO_RUNS."
             ) from None
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the run for this process; a second process gets a clear refusal."""
+        import fcntl
+
+        handle = open(self.path / LOCK_FILE, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise UsageError(
+                f"Run {self.path} is being trained right now by {owner}. Wait for it, or pass another --run-dir."
+            ) from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()} on {socket.gethostname()}")
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
     def set_status(self, state, **details):
         self.write_json(STATUS_FILE, {"state": state, **details})

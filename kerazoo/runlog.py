@@ -1,4 +1,8 @@
-"""A run's own log: every line goes to `train.log`, and to the terminal when asked."""
+"""A run's own log: every line goes to `train.log`, and to the terminal when asked.
+
+Lines logged before the run directory exists (the data scan, say) are kept
+and written when `train.log` opens.
+"""
 
 import datetime
 import sys
@@ -9,10 +13,15 @@ class RunLog:
         self.path = path
         self.echo = echo
         self._file = None
+        self._pending = []
 
     def open(self, path):
         self.path = path
         self._file = open(path, "a", encoding="utf-8")
+        for line in self._pending:
+            self._file.write(line)
+        self._pending = []
+        self._file.flush()
 
     def info(self, message):
         if self.echo:
@@ -26,11 +35,13 @@ class RunLog:
 
     def write(self, message):
         """Only to train.log."""
-        if self._file is not None:
-            stamp = datetime.datetime.now().isoformat(timespec="seconds")
-            for line in str(message).splitlines() or [""]:
-                self._file.write(f"{stamp} {line}\n")
-            self._file.flush()
+        stamp = datetime.datetime.now().isoformat(timespec="seconds")
+        lines = [f"{stamp} {line}\n" for line in str(message).splitlines() or [""]]
+        if self._file is None:
+            self._pending.extend(lines)
+            return
+        self._file.writelines(lines)
+        self._file.flush()
 
     def close(self):
         if self._file is not None:

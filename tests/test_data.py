@@ -84,7 +84,7 @@ def test_image_folder_errors(tmp_path):
 def test_train_and_val_subfolders_are_the_splits(tmp_path):
     make_image_folder(tmp_path / "data" / "train", per_class=6)
     make_image_folder(tmp_path / "data" / "val", per_class=2)
-    train, validation, classes, fingerprint = read_examples(parse_source(str(tmp_path / "data"), IMAGE), IMAGE, seed=0)
+    train, validation, classes, fingerprint, _ = read_examples(parse_source(str(tmp_path / "data"), IMAGE), IMAGE, seed=0)
     assert (len(train), len(validation)) == (18, 6)
     assert classes == ["circle", "square", "stripes"]
     assert len(fingerprint) == 16
@@ -116,7 +116,7 @@ def test_csv_reading_and_errors(tmp_path):
     examples, classes = read_csv(make_csv(tmp_path / "ok.csv", count=50))
     assert classes == ["negative", "positive"] and len(examples) == 50
     (tmp_path / "cols.csv").write_text("sentence,label\nhi,a\n")
-    with pytest.raises(UsageError, match="missing: text"):
+    with pytest.raises(DataError, match="missing: text"):
         read_csv(tmp_path / "cols.csv")
     (tmp_path / "ragged.csv").write_text("text,label\nfine,a\nextra,b,c\nshort\n")
     with pytest.raises(DataError, match="2 malformed row\\(s\\): line 3.*line 4"):
@@ -135,7 +135,7 @@ def test_text_folder_rejects_non_utf8_files_by_name(tmp_path):
 
 
 def test_digits_are_resized_rgb_uint8():
-    train, validation, classes, _ = read_examples(parse_source("digits", IMAGE), IMAGE, seed=0)
+    train, validation, classes, _, _ = read_examples(parse_source("digits", IMAGE), IMAGE, seed=0)
     assert train.inputs.shape[1:] == (32, 32, 3) and train.inputs.dtype == np.uint8
     assert len(train) + len(validation) == 1797 and classes == [str(i) for i in range(10)]
     assert train.inputs.max() > 200  # scaled from 0..16 to 0..255
@@ -154,7 +154,7 @@ def test_image_pipeline_decodes_mixed_files_to_batches(tmp_path):
     from kerazoo.data.sources import IMAGE_SUFFIXES
 
     examples, _ = read_class_folders(folder, IMAGE_SUFFIXES, "image_files")
-    dataset = image_dataset(examples, image_size=32, num_classes=2, batch_size=2, training=False, seed=0, cache=True)
+    dataset = image_dataset(examples, image_size=32, num_classes=2, batch_size=2, training=False, seed=0)
     batches = list(dataset)
     images = np.concatenate([b[0].numpy() for b in batches])
     labels = np.concatenate([b[1].numpy() for b in batches])
@@ -173,7 +173,7 @@ def test_training_pipeline_repeats_with_static_batches():
 
 
 def test_synthetic_text_and_images_have_the_recipe_shape():
-    train, validation, classes, _ = read_examples(parse_source("synthetic", TEXT), TEXT, seed=0, global_batch_size=8)
+    train, validation, classes, _, _ = read_examples(parse_source("synthetic", TEXT), TEXT, seed=0, global_batch_size=8)
     assert len(train) == 64 and len(validation) == 16 and len(classes) == 2
-    train, _, classes, _ = read_examples(parse_source("synthetic", IMAGE), IMAGE, seed=0, global_batch_size=4)
+    train, _, classes, _, _ = read_examples(parse_source("synthetic", IMAGE), IMAGE, seed=0, global_batch_size=4)
     assert train.inputs.shape == (32, 32, 32, 3) and len(classes) == 10

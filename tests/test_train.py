@@ -36,7 +36,9 @@ def test_synthetic_run_writes_a_complete_run_directory(kerazoo, tmp_path):
                  "class_names.json", "preprocessing.json", "status.json"):
         assert (run / name).is_file(), name
     assert (run / "checkpoints" / "best.weights.h5").is_file()
-    assert (run / "checkpoints" / "last.weights.h5").is_file()
+    assert sorted(p.name for p in (run / "checkpoints").glob("epoch-*")) == [
+        "epoch-0001.weights.h5", "epoch-0002.weights.h5"]
+    assert (run / "backup" / "LATEST").read_text() == "step-000000008"  # the last epoch end
     plan = read_json(run / "plan.json")
     assert plan["precision"] == "float32" and plan["strategy"] == "default"
     assert plan["environment"]["versions"]["keras"] == keras.__version__
@@ -87,18 +89,6 @@ def test_rerunning_a_finished_run_trains_nothing(kerazoo, tmp_path):
     # Another seed is another run.
     third = ok(kerazoo(*args, "--seed", "1"))
     assert match.group(1) not in third.stdout
-
-
-def test_an_unfinished_run_is_refused_not_overwritten(kerazoo, tmp_path):
-    run = tmp_path / "run"
-    args = ["train", "resnet20", "--data", "synthetic", "--epochs", "1", "--steps-per-epoch", "2",
-            "--batch-size", "4", "--run-dir", run, *TINY]
-    ok(kerazoo(*args))
-    (run / "status.json").write_text(json.dumps({"state": "running"}))
-    stamp = (run / "model.keras").stat().st_mtime_ns
-    result = kerazoo(*args)
-    assert result.returncode == 2 and "unfinished run" in result.stderr and "Traceback" not in result.stderr
-    assert (run / "model.keras").stat().st_mtime_ns == stamp
 
 
 def test_image_folder_run_and_saved_model_predicts(kerazoo, tmp_path, image_folder):

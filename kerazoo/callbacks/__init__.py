@@ -1,31 +1,55 @@
 """The callbacks every run gets, in the order they must run."""
 
-import keras
+import dataclasses
 
 from kerazoo import rundir
+from kerazoo.callbacks.backup import Backup
+from kerazoo.callbacks.checkpoints import Checkpoints
 from kerazoo.callbacks.history_file import HistoryFile
 from kerazoo.callbacks.nan_guard import NanGuard
+from kerazoo.callbacks.progress import ProgressTracker
 from kerazoo.callbacks.tensorboard import log_every_steps, tensorboard_callback
 from kerazoo.callbacks.throughput import Throughput
 
 
-def standard_callbacks(run_dir, plan, monitor, log):
-    """Return (callbacks, nan_guard, history_file) for one run.
+@dataclasses.dataclass
+class RunCallbacks:
+    all: list
+    history: HistoryFile
+    tensorboard: object
+    checkpoints: Checkpoints
+    backup: Backup
 
-    Throughput runs first so that TensorBoard and history see its figures.
+
+def run_callbacks(writer, plan, recipe, progress, log, store, *, history, best, fingerprints, stop_request,
+                  restore_metrics, backup_steps, backup_seconds, keep_checkpoints):
+    """Build one run's callbacks.
+
+    Order matters: the position moves first; the NaN guard raises before
+    anything can save a diverged state; throughput adds its figures before
+    TensorBoard and the history read the logs; the backup comes last, so it
+    saves the history and best checkpoint of the epoch just finished.
     """
-    throughput = Throughput(plan.global_batch_size)
-    nan_guard = NanGuard(plan.steps_per_epoch)
-    history = HistoryFile(run_dir, rundir.HISTORY_FILE, log)
-    checkpoints = run_dir / rundir.CHECKPOINT_DIR
-    callbacks = [
-        throughput,
-        nan_guard,
-        tensorboard_callback(run_dir / rundir.TENSORBOARD_DIR, plan, log_every_steps(plan.steps_per_epoch)),
-        history,
-        keras.callbacks.ModelCheckpoint(
-            str(checkpoints / "best.weights.h5"), monitor=monitor, save_best_only=True, save_weights_only=True
-        ),
-        keras.callbacks.ModelCheckpoint(str(checkpoints / "last.weights.h5"), save_weights_only=True),
+    history_file = HistoryFile(writer, rundir.HISTORY_FILE, log, initial=history)
+    checkpoints = Checkpoints(
+        writer / rundir.CHECKPOINT_DIR, recipe.training.monitor, keep_checkpoints,
+        best=best.get("best"), best_epoch=best.get("best_epoch"),
+    )
+    tensorboard = tensorboard_callback(
+        writer / rundir.TENSORBOARD_DIR, plan, log_every_steps(plan.steps_per_epoch), progress.global_step
+    )
+
+    def meta():
+        return {"history": history_file.epochs, "best": checkpoints.state(), "fingerprints": fingerprints}
+
+    backup = Backup(store, progress, meta, backup_steps, backup_seconds, stop_request, restore_metrics, log)
+    ordered = [
+        ProgressTracker(progress),
+        NanGuard(progress),
+        Throughput(plan.global_batch_size),
+        tensorboard,
+        history_file,
+        checkpoints,
+        backup,
     ]
-    return callbacks, nan_guard, history
+    return RunCallbacks(ordered, history_file, tensorboard, checkpoints, backup)

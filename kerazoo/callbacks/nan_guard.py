@@ -1,29 +1,33 @@
-"""Stops training at the first NaN or infinite loss without ending the run
-"normally": Keras's `TerminateOnNaN` ends training as a success, which makes
-`BackupAndRestore` delete its backup (keras-team/keras#21771). This guard
-only records the step; the trainer then exits with the divergence code and
-the backups stay."""
+"""Stops training at the first NaN or infinite loss, at once.
+
+Keras's `TerminateOnNaN` ends training *normally*: the epoch still ends,
+checkpoints save NaN weights, and `BackupAndRestore` deletes its backup
+(keras-team/keras#21771). This guard raises instead, before any later
+callback can save the diverged state, so the last good backup stays.
+"""
 
 import math
 
 import keras
 
+from kerazoo import faults
+
+
+class Diverged(Exception):
+    """Raised out of `fit`; carries (epoch, step in epoch, global step), 1-based."""
+
+    def __init__(self, epoch, step, global_step):
+        super().__init__(f"loss not finite at epoch {epoch}, step {step}")
+        self.epoch, self.step, self.global_step = epoch, step, global_step
+
 
 class NanGuard(keras.callbacks.Callback):
-    def __init__(self, steps_per_epoch):
+    def __init__(self, progress):
         super().__init__()
-        self.steps_per_epoch = steps_per_epoch
-        self.diverged_at = None  # (epoch, step in epoch, global step), 1-based
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        self.progress = progress
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is None or self.diverged_at is not None:
-            return
-        if not math.isfinite(float(loss)):
-            global_step = self._epoch * self.steps_per_epoch + batch + 1
-            self.diverged_at = (self._epoch + 1, batch + 1, global_step)
-            self.model.stop_training = True
+        loss = faults.maybe_poison((logs or {}).get("loss"))
+        if loss is not None and not math.isfinite(float(loss)):
+            p = self.progress
+            raise Diverged(p.epoch + 1, p.step_in_epoch, p.global_step)

@@ -4,18 +4,37 @@ resolved recipe as HParams, and a profiler trace of a short window."""
 import keras
 
 
-def tensorboard_callback(log_dir, plan, log_every_steps):
-    """Keras's TensorBoard callback configured from the plan.
+class ResumableTensorBoard(keras.callbacks.TensorBoard):
+    """Keras's TensorBoard callback, counting steps across `fit` calls.
+
+    Keras numbers step-level summaries and the profile window with a counter
+    it resets at every `fit`; a resumed run sets `initial_step` to the global
+    step it starts at, so summaries continue where they stopped and a profile
+    window already traced is not traced again.
+    """
+
+    def __init__(self, *args, initial_step=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial_step = initial_step
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._global_train_batch = self.initial_step  # Keras's per-fit counter
+
+
+def tensorboard_callback(log_dir, plan, log_every_steps, initial_step=0):
+    """The TensorBoard callback configured from the plan.
 
     `profile_batch` counts global training steps from 1 (not step 1 itself:
     it is mostly tracing and compilation).
     """
     profile = tuple(plan.profile_window) if plan.profile_window else 0
-    return keras.callbacks.TensorBoard(
+    return ResumableTensorBoard(
         log_dir=str(log_dir),
         update_freq=log_every_steps,
         profile_batch=profile,
         write_graph=False,
+        initial_step=initial_step,
     )
 
 

@@ -41,19 +41,32 @@ def parse_profile_batches(text):
 @click.option("--profile-batches", help="Profile global steps FIRST,LAST (default: a short window after start-up).")
 @click.option("--no-profile", is_flag=True, help="Do not record a profiler trace.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override any recipe key, e.g. --set train.learning_rate=0.05. Repeatable.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split, shuffling, augmentation and weights.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split, the order of examples, augmentation and weights.")
+@click.option("--restart", is_flag=True, help="Discard an unfinished (or finished) run's progress and train it from the start.")
+@click.option("--skip-corrupt", is_flag=True, help="Leave out files that cannot be read (each is logged) instead of stopping.")
+@click.option("--backup-steps", type=int, help="Also write a backup every N steps (default: by time and at every epoch end).")
+@click.option("--backup-minutes", type=float, default=5.0, show_default=True, help="Write a backup when this long passed since the last (0: off).")
+@click.option("--keep-checkpoints", type=int, default=3, show_default=True, help="Per-epoch weight checkpoints to keep (plus the best).")
+@click.option("--deterministic", is_flag=True, help="Deterministic ops (slower), so reruns and resumes match bit for bit where the backend allows.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and exit without training.")
 @click.option("--quiet", is_flag=True, help="Print only the final result.")
 def train_command(name_or_file, data, epochs, steps_per_epoch, batch_size, precision, strategy, xla, cpu_replicas,
-                  run_dir, profile_batches, no_profile, settings, seed, dry_run, quiet):
-    """Train NAME_OR_FILE (a built-in recipe name or a .yaml file)."""
+                  run_dir, profile_batches, no_profile, settings, seed, restart, skip_corrupt, backup_steps,
+                  backup_minutes, keep_checkpoints, deterministic, dry_run, quiet):
+    """Train NAME_OR_FILE (a built-in recipe name or a .yaml file).
+
+    The same command continues an unfinished run where it stopped.
+    """
     from kerazoo import recipes
 
     if profile_batches and no_profile:
         raise UsageError("Use either --profile-batches or --no-profile, not both.")
-    for flag, value in (("--epochs", epochs), ("--steps-per-epoch", steps_per_epoch), ("--batch-size", batch_size)):
+    for flag, value in (("--epochs", epochs), ("--steps-per-epoch", steps_per_epoch), ("--batch-size", batch_size),
+                        ("--backup-steps", backup_steps), ("--keep-checkpoints", keep_checkpoints)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be 1 or more, got {value}.")
+    if backup_minutes < 0:
+        raise UsageError(f"--backup-minutes must be 0 (off) or more, got {backup_minutes}.")
     profile = False if no_profile else (parse_profile_batches(profile_batches) if profile_batches else "auto")
     recipe = recipes.resolve(name_or_file)
 
@@ -73,10 +86,20 @@ def train_command(name_or_file, data, epochs, steps_per_epoch, batch_size, preci
         profile_batches=profile,
         seed=seed,
         overrides=parse_set(settings),
+        restart=restart,
+        skip_corrupt=skip_corrupt,
+        backup_steps=backup_steps,
+        backup_minutes=backup_minutes,
+        keep_checkpoints=keep_checkpoints,
+        deterministic=deterministic,
         dry_run=dry_run,
         verbose=not quiet,
     )
     if quiet and not dry_run:
-        accuracy = result.metric("val_accuracy")
-        if isinstance(accuracy, float):
-            click.echo(f"validation accuracy {accuracy:.4f} ({result.directory})")
+        echo_result(result)
+
+
+def echo_result(run):
+    accuracy = run.metric("val_accuracy")
+    if isinstance(accuracy, float):
+        click.echo(f"validation accuracy {accuracy:.4f} ({run.directory})")

@@ -10,7 +10,7 @@ from kerazoo.errors import DataError, UsageError
 REQUIRED = ("text", "label")
 
 
-def read_csv(path, class_names=None):
+def read_csv(path, class_names=None, skip_corrupt=False, log=None):
     """Read `text,label` rows.
 
     Returns:
@@ -25,11 +25,11 @@ def read_csv(path, class_names=None):
     except UnicodeDecodeError as error:
         raise DataError(f"{path} is not UTF-8 text ({error}). Save it as UTF-8.") from None
     if header is None:
-        raise UsageError(f"CSV file '{path}' is empty. It needs a 'text,label' header and one row per example.")
+        raise DataError(f"CSV file '{path}' is empty. It needs a 'text,label' header and one row per example.")
     header = [name.strip().lower() for name in header]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
-        raise UsageError(
+        raise DataError(
             f"CSV file '{path}' has columns {header} but needs {list(REQUIRED)}; missing: "
             f"{', '.join(missing)}. The first line must name the columns, e.g. 'text,label'."
         )
@@ -47,11 +47,16 @@ def read_csv(path, class_names=None):
             continue
         texts.append(row[text_col])
         raw_labels.append(label)
-    if bad:
+    if bad and not skip_corrupt:
         listing = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
-        raise DataError(f"CSV file '{path}' has {len(bad)} malformed row(s): {listing}.")
+        raise DataError(
+            f"CSV file '{path}' has {len(bad)} malformed row(s): {listing}. Fix them (quote texts "
+            "that contain commas) or pass --skip-corrupt to train without them."
+        )
+    for entry in bad:
+        log.warning(f"skipped malformed row of {path}: {entry}")
     if not texts:
-        raise UsageError(f"CSV file '{path}' has a header but no rows.")
+        raise DataError(f"CSV file '{path}' has a header but no usable rows.")
     if class_names is None:
         class_names = _sorted_labels(set(raw_labels))
         if len(class_names) < 2:

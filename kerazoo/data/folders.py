@@ -71,21 +71,27 @@ def read_class_folders(root, suffixes, kind, class_names=None):
     return Examples(paths, np.array(labels, dtype=np.int32), kind), class_names
 
 
-def read_text_files(examples):
-    """Replace text file paths by their contents; every non-UTF-8 file is named."""
-    texts, bad = [], []
-    for path in examples.inputs:
+def read_text_files(examples, skip_corrupt=False, log=None):
+    """Replace text file paths by their contents; every non-UTF-8 file is named.
+
+    With `skip_corrupt`, such files are left out (each one logged) instead.
+    """
+    texts, labels, bad = [], [], []
+    for path, label in zip(examples.inputs, examples.labels):
         try:
             with open(path, encoding="utf-8") as handle:
                 texts.append(handle.read())
-        except UnicodeDecodeError:
-            bad.append(path)
-    if bad:
+            labels.append(label)
+        except UnicodeDecodeError as error:
+            bad.append(f"{path} (byte {error.start}: {error.reason})")
+    if bad and not skip_corrupt:
         from kerazoo.errors import DataError
 
         listing = "\n  ".join(bad)
         raise DataError(
-            f"{len(bad)} text file(s) are not UTF-8:\n  {listing}\nRe-save them as UTF-8 "
-            "or remove them."
+            f"{len(bad)} text file(s) are not UTF-8:\n  {listing}\nRe-save them as UTF-8, "
+            "remove them, or pass --skip-corrupt to train without them."
         )
-    return Examples(texts, examples.labels, "texts")
+    for entry in bad:
+        log.warning(f"skipped text file that is not UTF-8: {entry}")
+    return Examples(texts, np.array(labels, dtype=np.int32), "texts")

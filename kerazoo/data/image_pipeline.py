@@ -1,15 +1,17 @@
-"""tf.data pipelines for images: decode in parallel, cache when it fits,
-shuffle, batch with the global batch size, prefetch.
+"""tf.data pipelines for images: a deterministic, resumable order; decode in
+parallel; batch with the global batch size; prefetch.
 
 Per-example work (decode, resize) happens here on the host; augmentation that
 needs no labels runs in the model on the accelerator (see `augment`), and
 label-mixing augmentation (MixUp, CutMix) runs here on whole batches.
 """
 
+import numpy as np
 import tensorflow as tf
 
+from kerazoo.data.order import batch_indices
+
 AUTOTUNE = tf.data.AUTOTUNE
-SHUFFLE_BUFFER_LIMIT = 10_000
 
 
 def decode_image(path, image_size):
@@ -24,15 +26,16 @@ def resize_uint8(image, image_size):
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
 
 
-def image_dataset(examples, *, image_size, num_classes, batch_size, training, seed, cache=False, batch_transform=None, options=None):
+def image_dataset(examples, *, image_size, num_classes, batch_size, training, seed, start_step=0, batch_transform=None, options=None):
     """Build the pipeline for one split.
 
     Args:
-        examples: `Examples` of uint8 arrays, image files, or a tf.data
-            dataset of (image, label) pairs (`kind="dataset"`).
+        examples: `Examples` of uint8 arrays (already at `image_size`), image
+            files, or a tf.data dataset of (image, label) pairs (`kind="dataset"`).
         batch_size: the global batch size.
-        training: shuffle, repeat forever and drop the last partial batch.
-        cache: keep decoded images in memory after the first epoch.
+        training: the endless, seeded training stream (whole batches only);
+            otherwise every example once, in order.
+        start_step: for training, the global step to start at (resuming).
         batch_transform: a function of (images, one_hot_labels) applied to
             each training batch (MixUp / CutMix).
         options: `tf.data.Options` to apply (sharding for multi-worker).
@@ -40,29 +43,10 @@ def image_dataset(examples, *, image_size, num_classes, batch_size, training, se
     Yields:
         (float32 images in 0..255, float32 one-hot labels).
     """
-    count = len(examples)
-    if examples.kind == "image_array":
-        dataset = tf.data.Dataset.from_tensor_slices((examples.inputs, examples.labels))
-        if examples.inputs.shape[1] != image_size:
-            dataset = dataset.map(lambda x, y: (resize_uint8(x, image_size), y), num_parallel_calls=AUTOTUNE)
-            dataset = dataset.cache() if cache else dataset
-        cache = False  # already in memory
-    elif examples.kind == "image_files":
-        dataset = tf.data.Dataset.from_tensor_slices((list(examples.inputs), examples.labels))
-    else:  # a tf.data dataset of (image, label), e.g. from TFDS
-        dataset = examples.inputs
-
-    decode_needed = examples.kind != "image_array"
-    if decode_needed and cache:
-        dataset = dataset.map(_decoder(examples.kind, image_size), num_parallel_calls=AUTOTUNE).cache()
-        decode_needed = False
     if training:
-        # Shuffling paths before decoding costs nothing and reaches the whole set.
-        buffer = count if not decode_needed else min(count, SHUFFLE_BUFFER_LIMIT)
-        dataset = dataset.shuffle(max(buffer, 1), seed=seed, reshuffle_each_iteration=True).repeat()
-    if decode_needed:
-        dataset = dataset.map(_decoder(examples.kind, image_size), num_parallel_calls=AUTOTUNE)
-    dataset = dataset.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
+        dataset = _training_batches(examples, image_size, batch_size, seed, start_step)
+    else:
+        dataset = _in_order(examples, image_size).batch(batch_size, num_parallel_calls=AUTOTUNE)
 
     def to_model_inputs(images, labels):
         return tf.cast(images, tf.float32), tf.one_hot(labels, num_classes, dtype=tf.float32)
@@ -73,6 +57,55 @@ def image_dataset(examples, *, image_size, num_classes, batch_size, training, se
     if options is not None:
         dataset = dataset.with_options(options)
     return dataset.prefetch(AUTOTUNE)
+
+
+def _training_batches(examples, image_size, batch_size, seed, start_step):
+    if examples.kind == "dataset":
+        # TFDS streams cannot be indexed: a seeded shuffle, skipped on resume.
+        stream = examples.inputs.shuffle(10_000, seed=seed, reshuffle_each_iteration=True).repeat()
+        stream = stream.map(_decoder("dataset", image_size), num_parallel_calls=AUTOTUNE)
+        return stream.batch(batch_size, drop_remainder=True).skip(start_step)
+    order = lambda: batch_indices(len(examples), batch_size, seed, start_step)  # noqa: E731
+    labels = examples.labels
+    if examples.kind == "image_array":
+        images = examples.inputs
+
+        def batches():
+            for indices in order():
+                yield images[indices], labels[indices]
+
+        signature = (
+            tf.TensorSpec((batch_size, image_size, image_size, 3), tf.uint8),
+            tf.TensorSpec((batch_size,), tf.int32),
+        )
+        return _visible_batches(tf.data.Dataset.from_generator(batches, output_signature=signature), batch_size)
+    paths = np.asarray(examples.inputs, dtype=object)
+
+    def path_batches():
+        for indices in order():
+            yield paths[indices].astype(str), labels[indices]
+
+    signature = (tf.TensorSpec((batch_size,), tf.string), tf.TensorSpec((batch_size,), tf.int32))
+    stream = tf.data.Dataset.from_generator(path_batches, output_signature=signature).unbatch()
+    stream = stream.map(_decoder("image_files", image_size), num_parallel_calls=AUTOTUNE)
+    return stream.batch(batch_size, drop_remainder=True)
+
+
+def _visible_batches(dataset, batch_size):
+    """Re-form the generator's batches with a `batch` op: tf.data's batch-size
+    analysis, which Keras's multi-process sharding needs, cannot see into a
+    generator."""
+    return dataset.unbatch().batch(batch_size, drop_remainder=True)
+
+
+def _in_order(examples, image_size):
+    if examples.kind == "image_array":
+        return tf.data.Dataset.from_tensor_slices((examples.inputs, examples.labels))
+    if examples.kind == "image_files":
+        source = tf.data.Dataset.from_tensor_slices((list(examples.inputs), examples.labels))
+    else:
+        source = examples.inputs
+    return source.map(_decoder(examples.kind, image_size), num_parallel_calls=AUTOTUNE)
 
 
 def _decoder(kind, image_size):

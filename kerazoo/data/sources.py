@@ -38,6 +38,18 @@ class Source:
     def __str__(self):
         return self.identity
 
+    @classmethod
+    def from_identity(cls, identity):
+        """The inverse of `identity` (for resuming a run from its plan.json)."""
+        kind, _, location = identity.partition(":")
+        return cls(kind, location or None)
+
+    def as_argument(self):
+        """The `--data` value that names this source again."""
+        if self.kind == "tfds":
+            return f"tfds:{self.location}"
+        return self.location or self.kind
+
 
 def parse_source(text, recipe):
     """Check a `--data` value (or its absence) against the recipe's task."""
