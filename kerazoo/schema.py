@@ -121,6 +121,19 @@ class CardSection:
     hyperparameters_source: str = ""
     weights_license: Optional[str] = None
     reproduced: Optional[dict] = None
+    # Who reports `params`, when not the accuracy's source.
+    params_source: str = ""
+    # How `params` counts: "total" (every weight, BatchNorm moving statistics
+    # included, as Keras's count_params and the keras.io table) or "trainable"
+    # (learned parameters only, as torch's sum over parameters()).
+    params_counting: Literal["total", "trainable"] = "total"
+    # Built minus reported, in the same counting, that `params_note` explains
+    # (a different head, say); 0 when they agree up to the source's rounding.
+    params_difference: int = 0
+    # A published count of multiply-accumulates per example at the card's
+    # input size (many papers call these "FLOPs"), and who publishes it.
+    macs_reported: Optional[int] = None
+    macs_source: str = ""
 
 
 SECTIONS = {

@@ -22,7 +22,9 @@ def test_builtin_recipes_are_listed_and_load():
 
 
 def test_list_filters_by_pattern_and_task():
-    assert recipes.list("resnet*") == ["resnet20", "resnet50"]
+    assert recipes.list("resnet2*") == ["resnet20"]
+    assert {"resnet20", "resnet50", "resnet56"} <= set(recipes.list("resnet*"))
+    assert all(name.startswith("resnet") for name in recipes.list("resnet*"))
     assert recipes.list(task="text") == ["bert_tiny"]
     assert "bert_tiny" not in recipes.list(task="image")
     with pytest.raises(UsageError, match="Unknown task"):

@@ -13,6 +13,8 @@ from kerazoo.errors import UsageError, did_you_mean
 BUILDERS = {
     "resnet_cifar": ("image", "kerazoo.models.resnet_cifar:resnet_cifar"),
     "keras_application": ("image", "kerazoo.models.applications:keras_application"),
+    "keras_hub_resnet": ("image", "kerazoo.models.keras_hub_resnet:keras_hub_resnet"),
+    "vit": ("image", "kerazoo.models.vit:vit"),
     "bert": ("text", "kerazoo.models.bert:bert"),
 }
 SUPPLIED = {"image": ("input_shape",), "text": ("vocabulary_size", "sequence_length")}
