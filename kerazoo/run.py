@@ -83,6 +83,26 @@ class Run:
     def state(self):
         return rundir.RunDirectory(self.directory).state
 
+    def evaluate(self, data=None):
+        """Loss, accuracies, per-class figures and a confusion matrix; see
+        `kerazoo.evaluation.evaluate` (default data: this run's validation split)."""
+        from kerazoo import evaluation
+
+        return evaluation.evaluate(self, data=data)
+
+    def predict(self, inputs, top_k=5):
+        """Top-k classes for image files or texts; see `kerazoo.prediction.predict`."""
+        from kerazoo import prediction
+
+        return prediction.predict(self, inputs, top_k=top_k)
+
+    def export(self, to, out=None, tolerance=None):
+        """Export to `keras`, `saved_model` or `onnx` with a parity check; see
+        `kerazoo.export.export`."""
+        from kerazoo import export
+
+        return export.export(self, to, out=out, tolerance=tolerance)
+
     def metric(self, name, epoch=-1):
         """A metric of one epoch (the last by default), or None."""
         epochs = self.epochs
