@@ -7,6 +7,10 @@ through the same `read_examples` split, and the same tf.data pipeline
 (`training=False`: no shuffle, no augmentation). The result is written to
 `RUN/evaluation/<data id>.json` and, as scalars, an image and a text table,
 to TensorBoard under `RUN/tensorboard/evaluation/<data id>/`.
+
+A language model (a `text_generation` run) is measured on next tokens
+instead: mean cross-entropy over real tokens, its perplexity and next-token
+accuracy (`LanguageModelEvaluation`).
 """
 
 import dataclasses
@@ -81,6 +85,50 @@ class Evaluation:
         )
 
 
+@dataclasses.dataclass
+class LanguageModelEvaluation:
+    """What `evaluate` measured for a language model.
+
+    Attributes:
+        data_id, source, split, num_examples, warnings, path,
+        tensorboard_dir: as for `Evaluation` (examples are texts).
+        num_tokens: next tokens predicted (padding excluded).
+        loss: mean cross-entropy per token, nats, from float32 logits.
+        perplexity: exp(loss).
+        accuracy: share of next tokens predicted exactly (top-1).
+    """
+
+    data_id: str
+    source: str
+    split: str
+    num_examples: int
+    num_tokens: int
+    loss: float
+    perplexity: float
+    accuracy: float
+    warnings: list = dataclasses.field(default_factory=list)
+    path: Optional[str] = None
+    tensorboard_dir: Optional[str] = None
+    # A classifier's figures, empty here, so that code written for
+    # `Evaluation` reads a language model's result without special cases.
+    top5_accuracy: Optional[float] = None
+    class_names: list = dataclasses.field(default_factory=list)
+    per_class: list = dataclasses.field(default_factory=list)
+    confusion_matrix: list = dataclasses.field(default_factory=list)
+
+    def to_dict(self):
+        record = dataclasses.asdict(self)
+        for key in ("top5_accuracy", "class_names", "per_class", "confusion_matrix"):
+            record.pop(key)
+        return record
+
+    def __repr__(self):
+        return (
+            f"LanguageModelEvaluation({self.data_id}: {self.num_examples} texts, {self.num_tokens} tokens, "
+            f"loss {self.loss:.4f}, perplexity {self.perplexity:.4g}, next-token accuracy {self.accuracy:.4f})"
+        )
+
+
 def evaluate(target, data=None):
     """Measure a trained classifier on data it is given, or on its own
     validation split.
@@ -99,6 +147,8 @@ def evaluate(target, data=None):
         into the run directory.
     """
     run = inference.open_run(target)
+    if inference.read_preprocessing(run.directory).get("task") == "text_generation":
+        return evaluate_language_model(run, data)
     model = run.model
     class_names = run.class_names
     examples, source, split, data_id, warnings = _evaluation_examples(run, data, class_names)
@@ -114,6 +164,100 @@ def evaluate(target, data=None):
     evaluation.tensorboard_dir = str(_write_tensorboard(run, evaluation))
     evaluation.path = str(_write_json(run.directory, evaluation))
     return evaluation
+
+
+def evaluate_language_model(run, data=None):
+    """Loss, perplexity and next-token accuracy of a language model run, on
+    its own validation split (recreated from `plan.json`) or on `data`
+    (every text of it; a folder with `train/` and `val/`: its `val/`)."""
+    import math
+
+    import numpy as np
+
+    from kerazoo import tasks
+    from kerazoo.data import Source, read_examples
+    from kerazoo.data.text_pipeline import language_model_dataset
+
+    recipe = run.recipe
+    plan = inference.read_plan(run.directory)
+    seed = int(plan.get("seed", 0))
+    global_batch_size = int(plan.get("global_batch_size", 32))
+    recorded = plan.get("data", {})
+    training_source = Source.from_identity(recorded.get("source", "synthetic"))
+    source = training_source if data is None else tasks.for_recipe(recipe).parse_source(data, recipe)
+    warnings = []
+    if source.identity == training_source.identity:
+        _require_training_data(source)
+        split_data = read_examples(source, recipe, seed, global_batch_size)
+        examples, fingerprint = split_data.validation, split_data.fingerprint
+        if recorded.get("fingerprint") and fingerprint != recorded["fingerprint"]:
+            warnings.append(
+                f"The data in {source} changed since training (fingerprint {fingerprint}, trained on "
+                f"{recorded['fingerprint']}): the recreated validation split may hold training texts."
+            )
+        split, data_id = "the run's validation split (source and seed from plan.json)", OWN_SPLIT_ID
+    else:
+        examples, split = _other_source_texts(source, recipe, seed, global_batch_size)
+        data_id = _data_id(source)
+    preprocessing = inference.read_preprocessing(run.directory)
+    preprocessor = inference.text_preprocessor(run.directory, sequence_length=preprocessing["sequence_length"] + 1)
+    dataset = language_model_dataset(
+        examples, preprocessor=preprocessor, batch_size=int(plan.get("per_replica_batch_size", 32)),
+        training=False, seed=seed,
+    )
+    total_loss, total_correct, total_tokens = 0.0, 0, 0
+    for inputs, targets, weights in dataset:
+        logits = np.asarray(run.model.predict_on_batch(inputs), dtype="float64")
+        targets, weights = np.asarray(targets), np.asarray(weights) > 0
+        # log-softmax through log-sum-exp: exact and overflow-free
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        target_log_probabilities = np.take_along_axis(log_probabilities, targets[..., None], axis=-1)[..., 0]
+        total_loss -= float(target_log_probabilities[weights].sum())
+        total_correct += int((logits.argmax(axis=-1) == targets)[weights].sum())
+        total_tokens += int(weights.sum())
+    if total_tokens == 0:
+        raise UsageError(f"No text to evaluate in {source}.")
+    loss = total_loss / total_tokens
+    evaluation = LanguageModelEvaluation(
+        data_id=data_id, source=source.identity, split=split, num_examples=len(examples), num_tokens=total_tokens,
+        loss=loss, perplexity=math.exp(min(loss, 700.0)), accuracy=total_correct / total_tokens, warnings=warnings,
+    )
+    evaluation.tensorboard_dir = str(_write_language_model_tensorboard(run, evaluation))
+    evaluation.path = str(_write_json(run.directory, evaluation))
+    return evaluation
+
+
+def _other_source_texts(source, recipe, seed, global_batch_size):
+    """Every text of a source other than the training one (a folder with
+    `train/` and `val/`, and synthetic text: their validation split)."""
+    from kerazoo.data import corpus
+    from kerazoo.data.sources import split_folders
+
+    if source.kind == "csv":
+        return corpus.as_examples(corpus.read_csv_texts(source.location)), "every row's text"
+    if source.kind == "text_folder" and not split_folders(source.location):
+        lines = corpus.read_lines(corpus.text_files(source.location))
+        return corpus.as_examples(lines), "every line of every .txt file"
+    split_data = corpus.read_corpus(source, recipe, seed, global_batch_size)
+    return split_data.validation, "its validation split"
+
+
+def _write_language_model_tensorboard(run, evaluation):
+    """Loss, perplexity and next-token accuracy as scalars, at the step of
+    the last trained epoch so they line up with the training curves."""
+    import tensorflow as tf
+
+    log_dir = pathlib.Path(run.directory) / rundir.TENSORBOARD_DIR / EVALUATION_DIR / evaluation.data_id
+    writer = tf.summary.create_file_writer(str(log_dir))
+    with writer.as_default():
+        step = len(run.epochs)
+        tf.summary.scalar("evaluation/loss", evaluation.loss, step=step)
+        tf.summary.scalar("evaluation/perplexity", evaluation.perplexity, step=step)
+        tf.summary.scalar("evaluation/accuracy", evaluation.accuracy, step=step)
+    writer.flush()
+    writer.close()
+    return log_dir
 
 
 def _evaluation_examples(run, data, class_names):

@@ -5,7 +5,8 @@
 `model.keras` file and a `kerazoo export --to keras` folder are read the same
 way. Images are decoded and resized exactly as the training pipeline does
 (`kerazoo.data.image_pipeline.decode_image`); texts are tokenized by the
-keras-hub preprocessor rebuilt from the run's saved `vocabulary.txt`.
+preprocessor rebuilt from the tokenizer the run saved (WordPiece's
+`vocabulary.txt`, or byte-level BPE's `vocabulary.json` and `merges.txt`).
 """
 
 import json
@@ -80,8 +81,11 @@ def _register_custom_objects(folder):
     # Text models hold keras-hub layers: importing keras_hub registers them.
     import kerazoo.optim  # noqa: F401 - kerazoo's own serializable objects
 
-    if read_preprocessing(folder).get("task") == "text":
+    task = read_preprocessing(folder).get("task")
+    if task in ("text", "text_generation"):
         import keras_hub  # noqa: F401
+    if task == "text_generation":
+        import kerazoo.models.causal_lm  # noqa: F401 - the language model and its tied head
 
 
 def read_preprocessing(folder):
@@ -95,14 +99,24 @@ def read_plan(folder):
     return json.loads((pathlib.Path(folder) / rundir.PLAN_FILE).read_text())
 
 
-def text_preprocessor(folder):
-    """The keras-hub preprocessor a text run trained with, rebuilt from its
-    saved vocabulary (strings in, token ids, segment ids and mask out)."""
+def text_preprocessor(folder, sequence_length=None, add_end=True):
+    """The preprocessor a text run trained with, rebuilt from its saved
+    tokenizer: strings in, the model's inputs (token ids, padding mask and,
+    for BERT, segment ids) out.
+
+    Args:
+        folder: the run directory (or an export folder holding the files).
+        sequence_length: pack to this many tokens instead of the run's.
+        add_end: end each text with the end token (a prompt does not).
+    """
     from kerazoo.data import tokenizer
 
     preprocessing = read_preprocessing(folder)
-    vocabulary = tokenizer.load_vocabulary(folder)
-    return tokenizer.make_preprocessor(vocabulary, preprocessing["sequence_length"], preprocessing["lowercase"])
+    trained = tokenizer.load(folder, preprocessing)
+    inputs = preprocessing.get("inputs", tokenizer.DEFAULT_INPUTS)
+    return tokenizer.TextPreprocessor(
+        trained, sequence_length or preprocessing["sequence_length"], inputs, add_end=add_end
+    )
 
 
 def load_images(paths, image_size):

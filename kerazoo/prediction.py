@@ -71,6 +71,11 @@ def predict(target, inputs, top_k=DEFAULT_TOP_K):
     run = inference.open_run(target)
     preprocessing = inference.read_preprocessing(run.directory)
     task = preprocessing["task"]
+    if task == "text_generation":
+        raise UsageError(
+            f"'{run.directory}' is a language model: it continues texts rather than classifying them. Use "
+            f"'kerazoo generate {run.directory} PROMPT' (or run.generate(prompt) in Python)."
+        )
     items = expand_inputs([inputs] if isinstance(inputs, (str, pathlib.Path)) else list(inputs), task)
     if not items:
         raise UsageError("Nothing to predict: give at least one image file or text (or an @FILE with lines).")

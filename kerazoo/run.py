@@ -67,6 +67,7 @@ class Run:
         if self._model is None:
             import keras
 
+            import kerazoo.models.causal_lm  # noqa: F401 - registers the language model class
             import kerazoo.optim  # noqa: F401 - registers kerazoo's serializable objects
 
             path = self.directory / rundir.MODEL_FILE
@@ -102,6 +103,13 @@ class Run:
         from kerazoo import export
 
         return export.export(self, to, out=out, tolerance=tolerance)
+
+    def generate(self, prompt, max_length=None, top_k=5, temperature=1.0, seed=0):
+        """Continue `prompt` (a text or a list of texts) with this run's
+        language model; see `kerazoo.generation.generate`."""
+        from kerazoo import generation
+
+        return generation.generate(self, prompt, max_length=max_length, top_k=top_k, temperature=temperature, seed=seed)
 
     def metric(self, name, epoch=-1):
         """A metric of one epoch (the last by default), or None."""

@@ -15,8 +15,17 @@ from typing import Literal, Optional
 
 from kerazoo.errors import UsageError, closest
 
-Task = Literal["image", "text"]
+# `text_generation`: a causal language model trained on next-token prediction.
+Task = Literal["image", "text", "text_generation"]
 Preprocessing = Literal["unit", "symmetric", "imagenet", "raw"]
+# WordPiece (BERT's family) or byte-level BPE (RoBERTa's and GPT-2's),
+# trained offline on the training split; see kerazoo/data/tokenizer.py.
+Tokenizer = Literal["wordpiece", "byte_bpe"]
+# The metric that picks the best checkpoint when a recipe names none: a
+# language model has no classes, so its validation loss.
+DEFAULT_MONITOR = {"text_generation": "val_loss"}
+# 256 byte symbols, up to 5 special tokens, and room for at least one merge.
+MINIMUM_BPE_VOCABULARY = 262
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +57,7 @@ class DataSection:
     image_size: Optional[int] = None
     sequence_length: Optional[int] = None
     vocabulary_size: Optional[int] = None
+    tokenizer: Tokenizer = "wordpiece"
     lowercase: bool = True
     validation_split: float = 0.2
 
@@ -167,6 +177,31 @@ def parse_recipe_dict(raw, origin):
         if value is None:
             value = {}
         sections[name] = _to_dataclass(cls, value, origin, name)
+    return _task_defaults(sections, raw, origin)
+
+
+def _task_defaults(sections, raw, origin):
+    """What depends on the task: its default monitor, and the shape a
+    language model needs (recipe.py checks the classifiers' shapes)."""
+    task = sections["card"].task
+    written = raw.get("train") or {}
+    if task in DEFAULT_MONITOR and "monitor" not in written:
+        sections["train"] = dataclasses.replace(sections["train"], monitor=DEFAULT_MONITOR[task])
+    data = sections["data"]
+    if task == "text_generation" and not (data.sequence_length and data.vocabulary_size):
+        raise UsageError(
+            f"{origin}: text_generation recipes need 'data.sequence_length' and 'data.vocabulary_size'."
+        )
+    too_few = data.vocabulary_size is not None and data.vocabulary_size < MINIMUM_BPE_VOCABULARY
+    if data.tokenizer == "byte_bpe" and too_few:
+        raise UsageError(
+            f"{origin}: byte-level BPE starts from 256 byte symbols and its special tokens, so "
+            f"'data.vocabulary_size' must be {MINIMUM_BPE_VOCABULARY} or more, got {data.vocabulary_size}."
+        )
+    if task == "text_generation" and data.sequence_length < 2:
+        raise UsageError(
+            f"{origin}: 'data.sequence_length' must be 2 or more to predict a next token, got {data.sequence_length}."
+        )
     return sections
 
 

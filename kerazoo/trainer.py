@@ -13,9 +13,9 @@ import shutil
 import tempfile
 
 from kerazoo import devices as devices_module
-from kerazoo import rundir
+from kerazoo import rundir, tasks
 from kerazoo.backup import BackupStore
-from kerazoo.data import parse_source, read_examples
+from kerazoo.data import read_examples
 from kerazoo.errors import Interrupted, TrainingDiverged, UsageError
 from kerazoo.plan import make_plan
 from kerazoo.run import Run, load_run
@@ -60,7 +60,7 @@ def train(
     """
     log = RunLog(echo=verbose)
     recipe = _apply_options(recipe, overrides, epochs, steps_per_epoch, batch_size)
-    source = parse_source(data, recipe)
+    source = tasks.for_recipe(recipe).parse_source(data, recipe)
     directory = rundir.RunDirectory(run_dir or rundir.default_path(recipe, source, seed))
     state = directory.state
     if state == "foreign":
@@ -143,7 +143,6 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
     from kerazoo.callbacks.nan_guard import Diverged
     from kerazoo.callbacks.progress import Progress
     from kerazoo.callbacks.tensorboard import flatten_hparams, write_hparams
-    from kerazoo.data import tokenizer
     from kerazoo.distribute import Distribution
     from kerazoo.models.training_model import training_model
 
@@ -164,14 +163,16 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
     else:
         log.info(f"Training '{recipe.name}' on {source} -> {directory.path}")
     log.info(plan.describe())
-    vocabulary = tokenizer.load_vocabulary(directory.path) if saved and recipe.task == "text" else None
-    datasets = data.load(source, recipe, plan, seed, examples=examples, start_step=progress.global_step, vocabulary=vocabulary)
+    task = tasks.for_recipe(recipe)
+    # A resumed run keeps the tokenizer it started with: ids must not move.
+    tokenizer = task.saved_tokenizer(directory.path) if saved else None
+    datasets = data.load(source, recipe, plan, seed, examples=examples, start_step=progress.global_step, tokenizer=tokenizer)
     for note in datasets.notes:
         log.info(f"  data: {note}")
     if plan.is_chief:
         directory.write_text(rundir.RECIPE_FILE, recipe.to_yaml())
         directory.write_json(rundir.PLAN_FILE, _plan_record(plan, info, datasets, directory, seed, source, requested))
-        _save_artifacts(directory, recipe, datasets)
+        task.save_artifacts(directory, recipe, datasets)
         if saved:
             dropped = tensorboard_events.truncate(directory / rundir.TENSORBOARD_DIR, progress.epoch, progress.global_step)
             if dropped:
@@ -193,12 +194,7 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
             optimizer = optim.build_optimizer(recipe.training, plan.learning_rate, plan.steps_per_epoch)
             if plan.precision == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            model.compile(
-                optimizer=optimizer,
-                loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.training.label_smoothing),
-                metrics=_metrics(datasets.num_classes),
-                jit_compile=plan.xla,
-            )
+            model.compile(optimizer=optimizer, jit_compile=plan.xla, **task.compile_arguments(recipe, datasets.num_classes))
         if plan.strategy == "multi_worker":
             keras_compat.patch_multi_worker_log_reduction()
         keras_compat.build_before_fit(model, datasets.train.element_spec, plan.global_batch_size, distribution.strategy)
@@ -275,9 +271,9 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
     final = history[-1] if history else {}
     if plan.is_chief:
         directory.set_status(rundir.FINISHED, final=final)
-    accuracy = final.get("val_accuracy")
-    if isinstance(accuracy, float):
-        log.info(f"Finished: validation accuracy {accuracy:.4f} after {plan.epochs} epoch(s). Run directory: {directory.path}")
+    message = task.finished_message(final, plan.epochs, directory.path)
+    if message:
+        log.info(message)
     return Run(directory.path, recipe=recipe, model=classifier, plan=plan.to_dict())
 
 
@@ -300,7 +296,7 @@ def _fit(model, datasets, plan, progress, callbacks, log, source, recipe, seed, 
             return
         # A new stream, starting at the next epoch's first step.
         datasets = data.load(source, recipe, plan, seed, examples=examples, start_step=progress.global_step,
-                             vocabulary=datasets.vocabulary)
+                             tokenizer=datasets.tokenizer)
         common["validation_data"] = datasets.validation
     callbacks.tensorboard.initial_step = progress.global_step
     model.fit(
@@ -378,15 +374,6 @@ def _enable_determinism():
         pass
 
 
-def _metrics(num_classes):
-    import keras
-
-    metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-    if num_classes > 5:
-        metrics.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5_accuracy"))
-    return metrics
-
-
 def _plan_record(plan, info, datasets, directory, seed, source, requested):
     record = plan.to_dict()
     record.update(
@@ -403,32 +390,6 @@ def _plan_record(plan, info, datasets, directory, seed, source, requested):
         environment={**info.to_dict(), "python": platform.python_version(), "host": platform.node()},
     )
     return record
-
-
-def _save_artifacts(directory, recipe, datasets):
-    """What a later `predict` needs: class names, preprocessing, vocabulary."""
-    from kerazoo.data import tokenizer
-
-    directory.write_json(rundir.CLASS_NAMES_FILE, datasets.class_names)
-    if recipe.task == "image":
-        preprocessing = {
-            "task": "image",
-            "image_size": recipe.data.image_size,
-            "resize": "bilinear, antialiased, to a square (aspect ratio not kept)",
-            "input": "RGB, float32 values 0-255, shape (batch, size, size, 3)",
-            "scaling_in_model": recipe.model.preprocessing,
-        }
-    else:
-        tokenizer.save_vocabulary(datasets.vocabulary, directory.path)
-        preprocessing = {
-            "task": "text",
-            "tokenizer": "wordpiece",
-            "vocabulary_file": tokenizer.VOCABULARY_FILE,
-            "lowercase": recipe.data.lowercase,
-            "sequence_length": recipe.data.sequence_length,
-            "input": "{token_ids, segment_ids, padding_mask} from keras_hub BertTextClassifierPreprocessor",
-        }
-    directory.write_json(rundir.PREPROCESSING_FILE, preprocessing)
 
 
 def _save_model(classifier, directory):

@@ -2,7 +2,8 @@
 
 `load` reads what the plan needs and nothing more: examples, class names, a
 fingerprint of the data (for the run's identity checks), and for text a
-vocabulary trained on the training split only.
+tokenizer trained on the training split only. Language models
+(`text_generation`) read unlabelled texts (`corpus`) and learn next tokens.
 """
 
 import dataclasses
@@ -28,6 +29,9 @@ class Datasets:
     description: str
     vocabulary: Optional[list] = None
     notes: list = dataclasses.field(default_factory=list)
+    # Text recipes: the `kerazoo.data.tokenizer.TrainedTokenizer`
+    # (`vocabulary` is its tokens, in id order).
+    tokenizer: Optional[object] = None
 
     @property
     def num_classes(self):
@@ -55,6 +59,10 @@ def read_examples(source, recipe, seed, global_batch_size=32, skip_corrupt=False
 
     log = log or RunLog(echo=False)
     fraction = recipe.data.validation_split
+    if recipe.task == "text_generation":
+        from kerazoo.data import corpus
+
+        return corpus.read_corpus(source, recipe, seed, global_batch_size, skip_corrupt=skip_corrupt, log=log)
     if source.kind == "synthetic":
         num_classes = recipe.data.num_classes or 10
         if recipe.task == "image":
@@ -116,7 +124,7 @@ def _scanned(train, validation, image_size, skip_corrupt, log):
     return results[0], results[1], [note]
 
 
-def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=None):
+def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=None, tokenizer=None):
     """Build the training and validation pipelines for a run.
 
     Args:
@@ -126,8 +134,10 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
         seed: seeds the split, the order of examples and augmentation.
         examples: the `SplitData` from `read_examples`, when already read.
         start_step: the global step training starts at (a resumed run).
-        vocabulary: text recipes: reuse this vocabulary (a resumed run)
-            instead of training one.
+        vocabulary: text recipes: reuse this WordPiece vocabulary (a list
+            of tokens) instead of training one.
+        tokenizer: text recipes: reuse this `TrainedTokenizer` (a resumed
+            run) instead of training one.
     """
     import tensorflow as tf
 
@@ -151,19 +161,42 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
         train_ds = image_dataset(train, training=True, batch_transform=mixing, start_step=start_step, **common)
         val_ds = image_dataset(validation, training=False, **common)
     else:
-        from kerazoo.data import tokenizer
-        from kerazoo.data.text_pipeline import text_dataset
+        from kerazoo.data import tokenizer as tokenizers
+        from kerazoo.data.text_pipeline import language_model_dataset, text_dataset
+        from kerazoo.models import registry
 
-        if vocabulary is None:
-            vocabulary = tokenizer.train_wordpiece(train.inputs, recipe.data.vocabulary_size, recipe.data.lowercase)
-            notes.append(f"WordPiece vocabulary of {len(vocabulary)} tokens trained on the training split")
-        preprocessor = tokenizer.make_preprocessor(vocabulary, recipe.data.sequence_length, recipe.data.lowercase)
-        common = dict(preprocessor=preprocessor, num_classes=num_classes, batch_size=plan.global_batch_size, seed=seed, options=options)
-        train_ds = text_dataset(train, training=True, start_step=start_step, **common)
-        val_ds = text_dataset(validation, training=False, **common)
-    description = (
-        f"{source}: {len(train)} training / {len(validation)} validation examples, {num_classes} classes"
-    )
+        if tokenizer is None and vocabulary is not None:
+            tokenizer = tokenizers.TrainedTokenizer(
+                "wordpiece", tuple(vocabulary), None, recipe.data.lowercase, tokenizers.WORDPIECE_SPECIAL
+            )
+        if tokenizer is None:
+            kind = recipe.data.tokenizer
+            tokenizer = tokenizers.train(
+                kind, train.inputs, recipe.data.vocabulary_size, recipe.data.lowercase,
+                tokenizers.special_tokens(kind, recipe.task),
+            )
+            name = "WordPiece" if kind == "wordpiece" else "byte-level BPE"
+            notes.append(f"{name} vocabulary of {len(tokenizer)} tokens trained on the training split")
+        vocabulary = list(tokenizer.vocabulary)
+        common = dict(batch_size=plan.global_batch_size, seed=seed, options=options)
+        if recipe.task == "text_generation":
+            # One more token than the context: inputs and next-token targets.
+            packed_length = recipe.data.sequence_length + 1
+            common["preprocessor"] = tokenizers.TextPreprocessor(tokenizer, packed_length, ("token_ids", "padding_mask"))
+            train_ds = language_model_dataset(train, training=True, start_step=start_step, **common)
+            val_ds = language_model_dataset(validation, training=False, **common)
+        else:
+            inputs = registry.text_inputs(recipe.model.builder)
+            preprocessor = tokenizers.TextPreprocessor(tokenizer, recipe.data.sequence_length, inputs)
+            common.update(preprocessor=preprocessor, num_classes=num_classes)
+            train_ds = text_dataset(train, training=True, start_step=start_step, **common)
+            val_ds = text_dataset(validation, training=False, **common)
+    if recipe.task == "text_generation":
+        description = f"{source}: {len(train)} training / {len(validation)} validation texts"
+    else:
+        description = (
+            f"{source}: {len(train)} training / {len(validation)} validation examples, {num_classes} classes"
+        )
     return Datasets(
         train=train_ds,
         validation=val_ds,
@@ -174,6 +207,7 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
         description=description,
         vocabulary=vocabulary,
         notes=notes,
+        tokenizer=tokenizer if recipe.task != "image" else None,
     )
 
 

@@ -8,6 +8,13 @@ DIGITS_CLASS_NAMES = [str(i) for i in range(10)]
 # Words for synthetic text: a shared pool plus a few marker words per class,
 # so that a text model can learn something from it.
 _SYNTHETIC_WORDS = [f"word{i}" for i in range(300)]
+# Number words for synthetic language-model text: each text counts up from a
+# random start, so every word after the first is predictable from the one
+# before it, and a model that learns the order is far better than chance.
+NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty"
+).split()
 
 
 def digits(image_size):
@@ -42,3 +49,15 @@ def synthetic_texts(count, length, num_classes, seed):
             words[position] = f"topic{label}x{rng.integers(0, 3)}"
         texts.append(" ".join(words))
     return Examples(texts, labels, "texts"), [f"class_{i}" for i in range(num_classes)]
+
+
+def synthetic_corpus(count, seed, min_words=4, max_words=12):
+    """`count` texts that count up in words ("seven eight nine ten") from a
+    random start, 4 to 12 words long, ending before "twenty" at the latest."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for _ in range(count):
+        length = int(rng.integers(min_words, max_words + 1))
+        start = int(rng.integers(0, len(NUMBER_WORDS) - length + 1))
+        texts.append(" ".join(NUMBER_WORDS[start:start + length]))
+    return texts

@@ -13,11 +13,17 @@ from kerazoo.models import registry
 
 
 def build_classifier(recipe, num_classes=None, vocabulary_size=None, precision=None, batchnorm_momentum=None):
-    """Build `recipe`'s classifier with random weights (see `Recipe.build_model`)."""
+    """Build `recipe`'s classifier with random weights (see `Recipe.build_model`).
+
+    A `text_generation` recipe gets its language model instead (no classes:
+    one float32 logit per vocabulary entry and position).
+    """
     import keras
 
     from kerazoo.models.preprocessing import scaling_layer
 
+    if recipe.task == "text_generation":
+        return build_language_model(recipe, vocabulary_size=vocabulary_size, precision=precision)
     num_classes = num_classes or recipe.data.num_classes
     if not num_classes or num_classes < 2:
         raise UsageError(f"Recipe '{recipe.name}': num_classes must be 2 or more, got {num_classes}.")
@@ -45,6 +51,18 @@ def build_classifier(recipe, num_classes=None, vocabulary_size=None, precision=N
     if batchnorm_momentum is not None:
         set_batchnorm_momentum(model, batchnorm_momentum)
     return model
+
+
+def build_language_model(recipe, vocabulary_size=None, precision=None):
+    """Build `recipe`'s causal language model with random weights: the
+    builder returns the whole model, its logits already float32."""
+    builder = registry.load(recipe.model.builder)
+    with dtype_policy(precision):
+        return builder(
+            vocabulary_size=vocabulary_size or recipe.data.vocabulary_size,
+            sequence_length=recipe.data.sequence_length,
+            **recipe.model.args,
+        )
 
 
 @contextlib.contextmanager

@@ -3,6 +3,9 @@
 A recipe's `model.builder` names one entry here and `model.args` are its
 keyword arguments; kerazoo supplies the shape arguments itself
 (`input_shape` for images; `vocabulary_size`, `sequence_length` for text).
+Each builder serves one card task: classifier builders return a feature
+extractor (kerazoo adds the float32 head), `text_generation` builders the
+whole language model, float32 logits included.
 """
 
 import importlib
@@ -16,8 +19,20 @@ BUILDERS = {
     "keras_hub_resnet": ("image", "kerazoo.models.keras_hub_resnet:keras_hub_resnet"),
     "vit": ("image", "kerazoo.models.vit:vit"),
     "bert": ("text", "kerazoo.models.bert:bert"),
+    "distil_bert": ("text", "kerazoo.models.distil_bert:distil_bert"),
+    "roberta": ("text", "kerazoo.models.roberta:roberta"),
+    "transformer_encoder": ("text", "kerazoo.models.transformer_encoder:transformer_encoder"),
+    "gpt2": ("text_generation", "kerazoo.models.gpt2:gpt2"),
 }
-SUPPLIED = {"image": ("input_shape",), "text": ("vocabulary_size", "sequence_length")}
+# The inputs a text builder's model takes; the text preprocessor makes
+# exactly these (BERT alone has segment embeddings).
+TEXT_INPUTS = {"bert": ("token_ids", "segment_ids", "padding_mask")}
+DEFAULT_TEXT_INPUTS = ("token_ids", "padding_mask")
+SUPPLIED = {
+    "image": ("input_shape",),
+    "text": ("vocabulary_size", "sequence_length"),
+    "text_generation": ("vocabulary_size", "sequence_length"),
+}
 
 
 def load(name):
@@ -25,6 +40,11 @@ def load(name):
     _, target = BUILDERS[name]
     module, attribute = target.split(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def text_inputs(name):
+    """The input names of the models text builder `name` returns."""
+    return TEXT_INPUTS.get(name, DEFAULT_TEXT_INPUTS)
 
 
 def check(model_section, task, origin):

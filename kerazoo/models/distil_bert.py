@@ -1,0 +1,37 @@
+"""DistilBERT encoders from keras-hub's `DistilBertBackbone`, configured
+directly (no preset, so nothing downloads) and read at the first token.
+
+Sanh et al., "DistilBERT, a distilled version of BERT" (2019): BERT's
+layout with half the layers, no segment embeddings and no pooler, so the
+classifier reads the first ([CLS]) position of the last layer.
+"""
+
+
+def distil_bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.1):
+    """Feature extractor: {token_ids, padding_mask} -> the [CLS] position.
+
+    Args:
+        vocabulary_size: rows of the token embedding.
+        sequence_length: the longest input, in tokens.
+        num_layers, num_heads, hidden_dim, intermediate_dim: the encoder's
+            size (DistilBERT base: 6, 12, 768, 3072).
+        dropout: dropout inside the encoder.
+    """
+    import keras
+    import keras_hub
+
+    backbone = keras_hub.models.DistilBertBackbone(
+        vocabulary_size=vocabulary_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        hidden_dim=hidden_dim,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        max_sequence_length=sequence_length,
+    )
+    inputs = {
+        name: keras.Input(shape=(sequence_length,), dtype="int32", name=name)
+        for name in ("token_ids", "padding_mask")
+    }
+    sequence = backbone(inputs)
+    return keras.Model(inputs, sequence[:, backbone.cls_token_index, :], name="distil_bert_features")
