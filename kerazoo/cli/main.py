@@ -18,6 +18,12 @@ COMMANDS = {
     "info": "kerazoo.cli.info_command:info_command",
     "env": "kerazoo.cli.env_command:env_command",
     "train": "kerazoo.cli.train_command:train_command",
+    "resume": "kerazoo.cli.resume_command:resume_command",
+    "evaluate": "kerazoo.cli.evaluate_command:evaluate_command",
+    "predict": "kerazoo.cli.predict_command:predict_command",
+    "generate": "kerazoo.cli.generate_command:generate_command",
+    "export": "kerazoo.cli.export_command:export_command",
+    "benchmark": "kerazoo.cli.benchmark_command:benchmark_command",
 }
 
 
