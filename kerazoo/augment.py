@@ -16,9 +16,7 @@ def build_augmenter(augment, image_size, seed):
 
     layers = []
     if augment.crop_padding:
-        # CIFAR-style: pad with zeros, then crop back at a random offset (He et al., 2016).
-        layers.append(keras.layers.ZeroPadding2D(augment.crop_padding))
-        layers.append(keras.layers.RandomCrop(image_size, image_size, seed=seed))
+        layers.append(PadAndCrop(augment.crop_padding, seed=seed))
     if augment.flip != "none":
         layers.append(keras.layers.RandomFlip(augment.flip, seed=seed))
     if augment.randaugment_magnitude:
@@ -36,6 +34,51 @@ def build_augmenter(augment, image_size, seed):
     if not layers:
         return None
     return keras.Sequential(layers, name="augmentation")
+
+
+def _pad_and_crop_layer():
+    import keras
+
+    class PadAndCrop(keras.layers.Layer):
+        """CIFAR-style augmentation (He et al., 2016): pad with zeros by
+        `padding` pixels, then crop back to the original size at a random
+        offset per image.
+
+        Written with gathers so XLA compiles it: Keras's `RandomCrop`
+        declares `supports_jit=False`, which silently turns compilation off
+        for the whole model it sits in.
+        """
+
+        def __init__(self, padding, seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.padding = padding
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, images, training=True):
+            if not training:
+                return images
+            ops = keras.ops
+            pad = self.padding
+            batch, height, width, channels = ops.shape(images)
+            padded = ops.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+            offsets = keras.random.randint((batch, 2), 0, 2 * pad + 1, seed=self.seed_generator)
+            rows = offsets[:, 0:1] + ops.arange(height)[None, :]
+            columns = offsets[:, 1:2] + ops.arange(width)[None, :]
+            rows = ops.broadcast_to(rows[:, :, None, None], (batch, height, width + 2 * pad, channels))
+            cropped = ops.take_along_axis(padded, rows, axis=1)
+            columns = ops.broadcast_to(columns[:, None, :, None], (batch, height, width, channels))
+            return ops.take_along_axis(cropped, columns, axis=2)
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+    return PadAndCrop
+
+
+def PadAndCrop(padding, seed=None):  # noqa: N802 - a layer constructor
+    """A `PadAndCrop` layer (the class is defined lazily: importing this
+    module must not import Keras)."""
+    return _pad_and_crop_layer()(padding, seed=seed, name="pad_and_crop")
 
 
 def label_mixing(augment, seed):

@@ -147,7 +147,7 @@ def run_benchmark(
     started = time.perf_counter()
     if source is None:
         num_classes = recipe.data.num_classes or 10
-        vocabulary_size = recipe.data.vocabulary_size if recipe.task == "text" else None
+        vocabulary_size = recipe.data.vocabulary_size if recipe.task != "image" else None
         data_description = "synthetic, one batch made on the device and fed every step"
     else:
         datasets, plan = _load_pipeline(source, recipe, plan, seed)
@@ -276,31 +276,13 @@ def _load_pipeline(source, recipe, plan, seed):
 
 def _prepare_model(classifier, recipe, plan, mode, seed, total_steps):
     """The model `fit` would train, compiled as the trainer compiles it."""
-    import keras
-
     if mode == "infer":
         classifier.compile(jit_compile=plan.xla)
         return classifier
-    from kerazoo import augment, optim
-    from kerazoo.models.training_model import training_model
+    from kerazoo.models.training_model import compile_for_training
 
-    augmenter = augment.build_augmenter(recipe.augment, recipe.data.image_size, seed) if recipe.task == "image" else None
-    model = training_model(classifier, augmenter)
-    optimizer = optim.build_optimizer(recipe.training, plan.learning_rate, total_steps)
-    if plan.precision == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     num_classes = classifier.output.shape[-1]
-    # The same loss and metrics as kerazoo/trainer.py, so a step costs what a training step costs.
-    metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-    if num_classes > 5:
-        metrics.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5_accuracy"))
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.training.label_smoothing),
-        metrics=metrics,
-        jit_compile=plan.xla,
-    )
-    return model
+    return compile_for_training(classifier, recipe, plan, num_classes, total_steps, seed)
 
 
 def _synthetic_batch(classifier, batch_size, num_classes, vocabulary_size, seed):
@@ -320,6 +302,10 @@ def _synthetic_batch(classifier, batch_size, num_classes, vocabulary_size, seed)
         return keras.random.uniform(shape, 0.0, 255.0, seed=seed, dtype=dtype)
 
     inputs = keras.tree.map_structure(make, classifier.input)
+    if isinstance(inputs, dict) and len(classifier.output.shape) == 3:
+        # A language model: the next token at every position, all of them real.
+        targets = keras.random.randint(inputs["token_ids"].shape, 0, vocabulary_size, seed=seed + 1)
+        return inputs, targets, keras.ops.ones(targets.shape, dtype="float32")
     labels = keras.random.randint((batch_size,), 0, num_classes, seed=seed + 1)
     return inputs, keras.ops.one_hot(labels, num_classes, dtype="float32")
 

@@ -298,10 +298,11 @@ def _write_companions(run, model, folder, result):
         source = run.directory / name
         if source.exists():
             shutil.copyfile(source, folder / name)
-    if preprocessing["task"] == "text":
+    if preprocessing["task"] != "image":
         from kerazoo.data import tokenizer
 
-        shutil.copyfile(run.directory / tokenizer.VOCABULARY_FILE, folder / tokenizer.VOCABULARY_FILE)
+        for name in preprocessing.get("tokenizer_files", [tokenizer.VOCABULARY_FILE]):
+            shutil.copyfile(run.directory / name, folder / name)
     inputs = [{"name": tensor.name, "dtype": str(tensor.dtype), "shape": list(tensor.shape)} for tensor in model.inputs]
     record = {
         **result.to_dict(),
@@ -362,6 +363,27 @@ def readme(run, result, preprocessing, inputs):
             "images = tf.clip_by_value(tf.round(image), 0, 255)[None]  # float32, batch of one",
             "```",
         ]
+    elif preprocessing.get("tokenizer", "wordpiece") != "wordpiece":
+        length = preprocessing["sequence_length"]
+        names = ", ".join(f"`{name}`" for name in preprocessing.get("inputs", ["token_ids", "padding_mask"]))
+        output = (
+            f"logits of shape `(batch, {length}, vocabulary)`: each position predicts the next token"
+            if preprocessing["task"] == "text_generation" else "one logit per class"
+        )
+        lines += [
+            f"int32 tensors of shape `(batch, {length})`: {names} (1 for a token, 0 for padding); {output}.",
+            "",
+            "- **Yours to do**: tokenize with the byte-level BPE in `vocabulary.json` and `merges.txt`, as",
+            f"  `{preprocessing.get('start_token')} tokens {preprocessing.get('end_token')}`, cut to {length} tokens "
+            f"and padded with `{preprocessing.get('pad_token')}`. kerazoo rebuilds exactly what training did from",
+            "  the files in this folder:",
+            "",
+            "```python",
+            "from kerazoo import inference",
+            "preprocessor = inference.text_preprocessor(\".\")  # this folder",
+            "inputs = {name: value.numpy() for name, value in preprocessor([\"a text\"]).items()}",
+            "```",
+        ]
     else:
         length = preprocessing["sequence_length"]
         lines += [
@@ -385,7 +407,9 @@ def readme(run, result, preprocessing, inputs):
     lines += ["", "## Load and run", "", "```python"]
     if result.format == "keras":
         if preprocessing["task"] == "text":
-            lines.append("import keras_hub  # registers the BERT layers")
+            lines.append("import keras_hub  # registers the keras-hub layers")
+        elif preprocessing["task"] == "text_generation":
+            lines.append("import kerazoo.models.causal_lm  # registers the language model's tied output layer")
         lines += ["import keras", f"model = keras.saving.load_model(\"{artifact}\")", f"logits = model.predict({feed})"]
     elif result.format == "saved_model":
         lines += ["import tensorflow as tf", f"model = tf.saved_model.load(\"{artifact}\")", f"logits = model.serve({feed})"]

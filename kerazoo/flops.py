@@ -157,8 +157,11 @@ def _counter_for(layer):
     """The MAC counter for `layer`'s type, or None when it is not counted."""
     from keras import layers
 
+    from kerazoo.models.causal_lm import TiedEmbeddingLogits
+
     # Order matters: the specific convolution bases before the generic ones.
     table = (
+        (TiedEmbeddingLogits, _tied_embedding_macs),
         (layers.MultiHeadAttention, _attention_macs),
         (layers.EinsumDense, _einsum_dense_macs),
         (layers.Dense, _dense_macs),
@@ -198,6 +201,12 @@ def _first_output(outputs):
 def _dense_macs(layer, arguments, outputs):
     # Each output element is a dot product over the input features.
     return _elements_per_example(_first_output(outputs)) * _shape(layer.kernel)[0]
+
+
+def _tied_embedding_macs(layer, arguments, outputs):
+    # A language model's output projection: each logit is a dot product of
+    # the hidden state with one row of the token embedding.
+    return _elements_per_example(_first_output(outputs)) * int(layer.embedding.output_dim)
 
 
 def _einsum_dense_macs(layer, arguments, outputs):

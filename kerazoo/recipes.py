@@ -16,12 +16,15 @@ import fnmatch
 import functools
 import importlib.resources
 import pathlib
+import typing
 
 from kerazoo import yaml_io
 from kerazoo.errors import UsageError, did_you_mean
 from kerazoo.recipe import Recipe
+from kerazoo.schema import Task
 
 _MAX_BASE_DEPTH = 16
+TASKS = typing.get_args(Task)
 
 
 def builtin_dir():
@@ -56,10 +59,10 @@ def list(pattern=None, task=None):  # noqa: A001 - mirrors timm.list_models
 
     Args:
         pattern: a shell-style pattern such as `"resnet*"`.
-        task: `"image"` or `"text"`.
+        task: `"image"`, `"text"` or `"text_generation"`.
     """
-    if task is not None and task not in ("image", "text"):
-        raise UsageError(f"Unknown task '{task}'. Use 'image' or 'text'.")
+    if task is not None and task not in TASKS:
+        raise UsageError(f"Unknown task '{task}'.{did_you_mean(task, TASKS)} Use one of: {', '.join(TASKS)}.")
     found = []
     for name in names():
         if pattern and not fnmatch.fnmatch(name, pattern):

@@ -137,14 +137,14 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
          backup_steps, backup_minutes, keep_checkpoints, deterministic):
     import keras
 
-    from kerazoo import augment, data, keras_compat, models, optim, signals, tensorboard_events
+    from kerazoo import augment, data, keras_compat, models, signals, tensorboard_events
     from kerazoo.callbacks import run_callbacks
     from kerazoo.callbacks.backup import StopForSignal
     from kerazoo.callbacks.nan_guard import Diverged
     from kerazoo.callbacks.progress import Progress
     from kerazoo.callbacks.tensorboard import flatten_hparams, write_hparams
     from kerazoo.distribute import Distribution
-    from kerazoo.models.training_model import training_model
+    from kerazoo.models.training_model import compile_for_training
 
     keras.utils.set_random_seed(seed)
     if deterministic:
@@ -189,12 +189,7 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
                 vocabulary_size=len(datasets.vocabulary) if datasets.vocabulary else None,
                 batchnorm_momentum=plan.batchnorm_momentum,
             )
-            augmenter = augment.build_augmenter(recipe.augment, recipe.data.image_size, seed) if recipe.task == "image" else None
-            model = training_model(classifier, augmenter)
-            optimizer = optim.build_optimizer(recipe.training, plan.learning_rate, plan.steps_per_epoch)
-            if plan.precision == "mixed_float16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            model.compile(optimizer=optimizer, jit_compile=plan.xla, **task.compile_arguments(recipe, datasets.num_classes))
+            model = compile_for_training(classifier, recipe, plan, datasets.num_classes, plan.steps_per_epoch, seed)
         if plan.strategy == "multi_worker":
             keras_compat.patch_multi_worker_log_reduction()
         keras_compat.build_before_fit(model, datasets.train.element_spec, plan.global_batch_size, distribution.strategy)
@@ -223,6 +218,7 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
                 backup_steps=backup_steps,
                 backup_seconds=backup_minutes * 60 if backup_minutes else None,
                 keep_checkpoints=keep_checkpoints,
+                train_dataset=datasets.train,
             )
             if progress.epoch < plan.epochs:
                 _fit(model, datasets, plan, progress, callbacks, log, source, recipe, seed, examples)
@@ -318,8 +314,13 @@ def _apply_options(recipe, overrides, epochs, steps_per_epoch, batch_size):
 
 def _finished_run(directory, log):
     run = load_run(directory.path)
-    accuracy = run.metric("val_accuracy")
-    figure = f" (validation accuracy {accuracy:.4f})" if isinstance(accuracy, float) else ""
+    final = run.epochs[-1] if run.epochs else {}
+    if run.recipe.task == "text_generation":
+        loss = final.get("val_loss")
+        figure = f" (validation loss {loss:.4f})" if isinstance(loss, float) else ""
+    else:
+        accuracy = final.get("val_accuracy")
+        figure = f" (validation accuracy {accuracy:.4f})" if isinstance(accuracy, float) else ""
     log.info(
         f"Run {directory.path} already finished{figure}; nothing to train. "
         "Change the recipe, --data or --seed for a new run, pass another --run-dir, or --restart to train it again."

@@ -30,7 +30,7 @@ this page with `python tools/make_catalogue.py` after editing a card.
 def render(rows):
     """The Markdown page for a list of `recipes.summaries()` rows."""
     lines = [HEADER]
-    for task, title in (("image", "Image classification"), ("text", "Text classification")):
+    for task, title in (("image", "Image classification"), ("text", "Text classification"), ("text_generation", "Text generation")):
         chosen = [row for row in rows if row.get("task") == task]
         if not chosen:
             continue

@@ -6,6 +6,8 @@ from kerazoo import rundir
 from kerazoo.callbacks.backup import Backup
 from kerazoo.callbacks.checkpoints import Checkpoints
 from kerazoo.callbacks.history_file import HistoryFile
+from kerazoo.callbacks.input_bound import InputBoundCheck
+from kerazoo.callbacks.monitoring import ResourceMonitor
 from kerazoo.callbacks.nan_guard import NanGuard
 from kerazoo.callbacks.progress import ProgressTracker
 from kerazoo.callbacks.tensorboard import log_every_steps, tensorboard_callback
@@ -22,13 +24,15 @@ class RunCallbacks:
 
 
 def run_callbacks(writer, plan, recipe, progress, log, store, *, history, best, fingerprints, stop_request,
-                  restore_metrics, backup_steps, backup_seconds, keep_checkpoints):
+                  restore_metrics, backup_steps, backup_seconds, keep_checkpoints, train_dataset):
     """Build one run's callbacks.
 
     Order matters: the position moves first; the NaN guard raises before
-    anything can save a diverged state; throughput adds its figures before
-    TensorBoard and the history read the logs; the backup comes last, so it
-    saves the history and best checkpoint of the epoch just finished.
+    anything can save a diverged state; throughput and resource figures join
+    the logs before TensorBoard and the history read them; the input-bound
+    check reads the pipeline after the profile window has closed; the backup
+    comes last, so it saves the history and best checkpoint of the epoch
+    just finished.
     """
     history_file = HistoryFile(writer, rundir.HISTORY_FILE, log, initial=history)
     checkpoints = Checkpoints(
@@ -46,10 +50,13 @@ def run_callbacks(writer, plan, recipe, progress, log, store, *, history, best, 
     ordered = [
         ProgressTracker(progress),
         NanGuard(progress),
-        Throughput(plan.global_batch_size),
+        Throughput(plan.global_batch_size, log_every_steps(plan.steps_per_epoch)),
+        ResourceMonitor(plan.global_batch_size, log=log),
         tensorboard,
-        history_file,
-        checkpoints,
-        backup,
     ]
+    if plan.is_chief and progress.global_step == 0:
+        # Once per run, early: a resumed run was checked when it started.
+        window = plan.profile_window
+        ordered.append(InputBoundCheck(train_dataset, window, plan.global_batch_size, log=log))
+    ordered += [history_file, checkpoints, backup]
     return RunCallbacks(ordered, history_file, tensorboard, checkpoints, backup)

@@ -9,6 +9,7 @@ the true best.
 import math
 import os
 import pathlib
+import shutil
 
 import keras
 
@@ -28,7 +29,8 @@ class Checkpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._save(self.directory / f"epoch-{epoch + 1:04d}.weights.h5")
+        epoch_file = self.directory / f"epoch-{epoch + 1:04d}.weights.h5"
+        self._save(epoch_file)
         for old in sorted(self.directory.glob("epoch-*.weights.h5"))[:-self.keep]:
             old.unlink(missing_ok=True)
         value = (logs or {}).get(self.monitor)
@@ -37,7 +39,11 @@ class Checkpoints(keras.callbacks.Callback):
         value = float(value)
         if self.best is None or (value > self.best if self.mode_max else value < self.best):
             self.best, self.best_epoch = value, epoch + 1
-            self._save(self.directory / "best.weights.h5")
+            # A file copy: saving the weights a second time costs far more.
+            best = self.directory / "best.weights.h5"
+            partial = best.with_name(f".partial-{os.getpid()}-{best.name}")
+            shutil.copyfile(epoch_file, partial)
+            os.replace(partial, best)
 
     def _save(self, path):
         partial = path.with_name(f".partial-{os.getpid()}-{path.name}")

@@ -1,5 +1,7 @@
 """Adds `examples_per_second` and `learning_rate` to the logs that every
-later callback (TensorBoard, history) sees, per step and per epoch."""
+later callback (TensorBoard, history) sees, per epoch and at the steps where
+TensorBoard writes step scalars (reading the learning rate syncs the device,
+so not at every step)."""
 
 import time
 
@@ -8,9 +10,10 @@ import numpy as np
 
 
 class Throughput(keras.callbacks.Callback):
-    def __init__(self, global_batch_size):
+    def __init__(self, global_batch_size, log_every_steps=1):
         super().__init__()
         self.global_batch_size = global_batch_size
+        self.log_every_steps = max(1, log_every_steps)
         self._epoch_start = None
         self._last_batch_end = None
         self._train_seconds = 0.0
@@ -26,7 +29,8 @@ class Throughput(keras.callbacks.Callback):
             elapsed = now - self._last_batch_end
             if elapsed > 0:
                 logs["examples_per_second"] = self.global_batch_size / elapsed
-            logs["learning_rate"] = self.current_learning_rate()
+            if (self._steps + 1) % self.log_every_steps == 0:
+                logs["learning_rate"] = self.current_learning_rate()
         self._last_batch_end = now
         self._steps += 1
         self._train_seconds = now - self._epoch_start

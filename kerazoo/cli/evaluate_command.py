@@ -32,6 +32,13 @@ def evaluate_command(target, data, output_format):
     for warning in evaluation.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"  loss           {evaluation.loss:.4f}")
+    if hasattr(evaluation, "perplexity"):  # a language model: no classes to tabulate
+        click.echo(f"  perplexity     {evaluation.perplexity:.4g}")
+        click.echo(f"  next-token acc {evaluation.accuracy:.4f} over {evaluation.num_tokens} tokens")
+        click.echo("")
+        click.echo(f"Written: {evaluation.path}")
+        click.echo(f"TensorBoard: {evaluation.tensorboard_dir}")
+        return
     click.echo(f"  accuracy       {evaluation.accuracy:.4f}")
     if evaluation.top5_accuracy is not None:
         click.echo(f"  top-5 accuracy {evaluation.top5_accuracy:.4f}")

@@ -4,6 +4,7 @@ catalogue file (no model is built and nothing heavy is imported)."""
 import click
 
 from kerazoo.cli.output import echo_json, echo_table, format_option
+from kerazoo.recipes import TASKS
 
 COLUMNS = [
     ("name", "name"),
@@ -19,7 +20,7 @@ COLUMNS = [
 
 @click.command("list")
 @click.argument("pattern", required=False)
-@click.option("--task", type=click.Choice(["image", "text"]), help="Only recipes of this task.")
+@click.option("--task", type=click.Choice(list(TASKS)), help="Only recipes of this task.")
 @format_option("table", "json")
 def list_command(pattern, task, output_format):
     """List recipes, optionally matching PATTERN (e.g. 'resnet*')."""

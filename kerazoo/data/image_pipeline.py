@@ -22,8 +22,16 @@ def decode_image(path, image_size):
 
 
 def resize_uint8(image, image_size):
-    image = tf.image.resize(image, (image_size, image_size), method="bilinear", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+    """Resize to a square uint8 image; images already that size pass through
+    untouched (an antialiased resize is the costliest step of decoding)."""
+
+    def resize():
+        resized = tf.image.resize(image, (image_size, image_size), method="bilinear", antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+
+    shape = tf.shape(image)
+    same = tf.logical_and(tf.equal(shape[0], image_size), tf.equal(shape[1], image_size))
+    return tf.ensure_shape(tf.cond(same, lambda: tf.cast(image, tf.uint8), resize), (image_size, image_size, 3))
 
 
 def image_dataset(examples, *, image_size, num_classes, batch_size, training, seed, start_step=0, batch_transform=None, options=None):

@@ -29,3 +29,24 @@ def training_model(classifier, augmenter):
     model = AugmentedClassifier(classifier, augmenter)
     model.build(classifier.input.shape)
     return model
+
+
+def compile_for_training(classifier, recipe, plan, num_classes, steps_per_epoch, seed):
+    """The model `fit` trains, compiled as every kerazoo run compiles it.
+
+    Augmentation in front (images), the recipe's optimizer and schedule at the
+    plan's learning rate, loss scaling under float16, the task's loss and
+    metrics, XLA as planned. Call inside the distribution scope. The
+    benchmark uses the same function, so a timed step is a training step.
+    """
+    import keras
+
+    from kerazoo import augment, optim, tasks
+
+    augmenter = augment.build_augmenter(recipe.augment, recipe.data.image_size, seed) if recipe.task == "image" else None
+    model = training_model(classifier, augmenter)
+    optimizer = optim.build_optimizer(recipe.training, plan.learning_rate, steps_per_epoch)
+    if plan.precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, jit_compile=plan.xla, **tasks.for_recipe(recipe).compile_arguments(recipe, num_classes))
+    return model
