@@ -113,6 +113,9 @@ def label_mixing(augment, seed):
 def describe(augment):
     """A short human summary, e.g. 'flip horizontal, pad-and-crop 4'."""
     parts = []
+    if augment.random_resized_crop_scale:
+        low, high = augment.random_resized_crop_scale
+        parts.append(f"random-resized crop {low:g}-{high:g} of the area")
     if augment.crop_padding:
         parts.append(f"pad-and-crop {augment.crop_padding}")
     if augment.flip != "none":

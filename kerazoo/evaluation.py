@@ -166,6 +166,24 @@ def evaluate(target, data=None):
     return evaluation
 
 
+def evaluate_trained(run, model, dataset):
+    """The end of a training run: its model, on the validation pipeline it
+    was validated with (no data read again), per class and with the
+    confusion matrix, written like `evaluate` writes them."""
+    class_names = run.class_names
+    logits, labels = _predict_all(model, dataset)
+    if len(labels) == 0:
+        return None
+    result = _measure(logits, labels, class_names)
+    evaluation = Evaluation(
+        data_id="validation", source=run.plan["data"]["source"], split="validation split, end of training",
+        num_examples=int(len(labels)), class_names=list(class_names), **result,
+    )
+    evaluation.tensorboard_dir = str(_write_tensorboard(run, evaluation))
+    evaluation.path = str(_write_json(run.directory, evaluation))
+    return evaluation
+
+
 def evaluate_language_model(run, data=None):
     """Loss, perplexity and next-token accuracy of a language model run, on
     its own validation split (recreated from `plan.json`) or on `data`

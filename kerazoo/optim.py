@@ -48,10 +48,13 @@ class Constant(keras.optimizers.schedules.LearningRateSchedule):
         return {"value": self.value}
 
 
-def learning_rate_schedule(train, learning_rate, steps_per_epoch):
-    """The schedule for `train.schedule`, with `train.warmup_epochs` of warmup."""
-    total = max(1, train.epochs * steps_per_epoch)
-    warmup = min(int(round(train.warmup_epochs * steps_per_epoch)), total - 1)
+def learning_rate_schedule(train, learning_rate, steps_per_epoch, epochs=None, warmup_epochs=None):
+    """The schedule for `train.schedule` over `epochs` (default: all of
+    them), with `warmup_epochs` (default: the recipe's) of linear warmup."""
+    epochs = train.epochs if epochs is None else epochs
+    warmup_epochs = train.warmup_epochs if warmup_epochs is None else warmup_epochs
+    total = max(1, epochs * steps_per_epoch)
+    warmup = min(int(round(warmup_epochs * steps_per_epoch)), total - 1)
     remaining = max(1, total - warmup)
     if train.schedule == "cosine":
         after = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=remaining, alpha=0.0)
@@ -76,10 +79,24 @@ def learning_rate_schedule(train, learning_rate, steps_per_epoch):
     return WarmupSchedule(learning_rate, warmup, after)
 
 
-def build_optimizer(train, learning_rate, steps_per_epoch):
-    """A Keras optimizer configured by the recipe's `train` section."""
-    schedule = learning_rate_schedule(train, learning_rate, steps_per_epoch)
+def build_optimizer(train, learning_rate, steps_per_epoch, *, epochs=None, warmup_epochs=None, gradient_accumulation=1):
+    """A Keras optimizer configured by the recipe's `train` section.
+
+    Args:
+        train: the recipe's `TrainSection`.
+        learning_rate: the peak rate, already scaled by the plan.
+        steps_per_epoch: batches per epoch (the schedule counts batches,
+            also under gradient accumulation: Keras advances it every batch).
+        epochs, warmup_epochs: the span the schedule covers (a fine-tuning
+            phase covers part of the run); default: the recipe's.
+        gradient_accumulation: apply the update every N batches.
+    """
+    schedule = learning_rate_schedule(train, learning_rate, steps_per_epoch, epochs, warmup_epochs)
     common = {"learning_rate": schedule}
+    if train.use_ema:
+        common.update(use_ema=True, ema_momentum=train.ema_momentum)
+    if gradient_accumulation > 1:
+        common["gradient_accumulation_steps"] = gradient_accumulation
     weight_decay = decoupled_weight_decay(train)
     if weight_decay:
         common["weight_decay"] = weight_decay

@@ -41,6 +41,7 @@ class Plan:
     reasons: dict
     num_workers: int = 1
     is_chief: bool = True
+    gradient_accumulation: int = 1
     # Known once the data is loaded (see `with_data`).
     steps_per_epoch: Optional[int] = None
     epochs: Optional[int] = None
@@ -100,6 +101,8 @@ class Plan:
                 self.reasons.get("batch"),
             ),
             ("learning rate", f"{self.learning_rate:.6g}", self.reasons.get("learning_rate")),
+            *([("accumulation", f"{self.gradient_accumulation} batches per step", self.reasons.get("gradient_accumulation"))]
+              if self.gradient_accumulation > 1 else []),
             ("XLA", "on" if self.xla else "off", self.reasons.get("xla")),
         ]
         if self.num_workers > 1:
@@ -117,7 +120,8 @@ class Plan:
         return "\n".join(lines)
 
 
-def make_plan(recipe, devices, *, precision="auto", strategy="auto", xla="auto", batch_size=None, profile="auto"):
+def make_plan(recipe, devices, *, precision="auto", strategy="auto", xla="auto", batch_size=None, profile="auto",
+              gradient_accumulation=1):
     """Decide precision, strategy, batch, learning rate and XLA for a run.
 
     Args:
@@ -128,6 +132,8 @@ def make_plan(recipe, devices, *, precision="auto", strategy="auto", xla="auto",
         xla: `"auto"`, `"on"` or `"off"`.
         batch_size: per-replica batch size; defaults to the recipe's.
         profile: `"auto"`, `False`, or a `(first, last)` window of steps.
+        gradient_accumulation: apply the optimizer every N batches, with
+            their averaged gradients (an N times larger effective batch).
     """
     _check_choice("precision", precision, PRECISIONS)
     _check_choice("strategy", strategy, STRATEGIES)
@@ -144,11 +150,14 @@ def make_plan(recipe, devices, *, precision="auto", strategy="auto", xla="auto",
     reasons["batch"] = f"{per_replica} per replica x {replicas} replica(s)" + (
         f" ({len(device_names)} on each of {num_workers} workers)" if num_workers > 1 else ""
     )
+    accumulation, reasons["gradient_accumulation"] = _gradient_accumulation(gradient_accumulation, chosen_strategy, replicas)
     reference = recipe.training.reference_batch_size
-    learning_rate = recipe.training.learning_rate * global_batch / reference
+    effective = global_batch * accumulation
+    learning_rate = recipe.training.learning_rate * effective / reference
     reasons["learning_rate"] = (
         f"{recipe.training.learning_rate:g} at reference batch {reference}, scaled linearly "
-        f"to global batch {global_batch} (Goyal et al., 2017)"
+        f"to the {'effective batch ' + str(effective) + ' (global batch x accumulation)' if accumulation > 1 else 'global batch ' + str(global_batch)} "
+        "(Goyal et al., 2017)"
     )
     use_xla, reasons["xla"] = choose_xla(devices, chosen_strategy, chosen_precision, xla)
     return Plan(
@@ -165,7 +174,24 @@ def make_plan(recipe, devices, *, precision="auto", strategy="auto", xla="auto",
         num_workers=num_workers,
         is_chief=task_index == 0,
         requested_profile=profile,
+        gradient_accumulation=accumulation,
     )
+
+
+def _gradient_accumulation(steps, strategy, replicas):
+    """Return (steps, reason)."""
+    if steps is None or steps == 1:
+        return 1, "off"
+    if steps < 1:
+        raise UsageError(f"--grad-accum must be 1 or more, got {steps}.")
+    if strategy in ("mirrored", "multi_worker"):
+        raise UsageError(
+            f"--grad-accum {steps} cannot run under {strategy} ({replicas} replicas): Keras's gradient "
+            "accumulation fails under tf.distribute strategies (keras-team/keras#20582). Use more "
+            "replicas instead (the global batch grows with them), --strategy default on one device, "
+            "or the JAX backend (KERAS_BACKEND=jax), where accumulation works with DataParallel."
+        )
+    return steps, f"the optimizer steps every {steps} batches with their mean gradient"
 
 
 def choose_precision(devices, requested="auto"):

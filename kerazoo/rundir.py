@@ -27,6 +27,7 @@ MODEL_FILE = "model.keras"
 CLASS_NAMES_FILE = "class_names.json"
 PREPROCESSING_FILE = "preprocessing.json"
 TENSORBOARD_DIR = "tensorboard"
+EVALUATION_FILE = "evaluation/validation.json"
 CHECKPOINT_DIR = "checkpoints"
 
 FINISHED, RUNNING, FAILED, NEW = "finished", "running", "failed", "new"

@@ -17,7 +17,7 @@ from kerazoo.errors import UsageError, closest
 
 # `text_generation`: a causal language model trained on next-token prediction.
 Task = Literal["image", "text", "text_generation"]
-Preprocessing = Literal["unit", "symmetric", "imagenet", "raw"]
+Preprocessing = Literal["unit", "symmetric", "imagenet", "caffe", "raw"]
 # WordPiece (BERT's family) or byte-level BPE (RoBERTa's and GPT-2's),
 # trained offline on the training split; see kerazoo/data/tokenizer.py.
 Tokenizer = Literal["wordpiece", "byte_bpe"]
@@ -73,6 +73,11 @@ class AugmentSection:
     mixup_alpha: float = 0.0
     cutmix_alpha: float = 0.0
     random_erasing: float = 0.0
+    # Inception-style random-resized crop (Szegedy et al., 2015): the area
+    # share range of the crop, e.g. [0.08, 1.0]; empty: off. Runs per
+    # example in the input pipeline, on the decoded image.
+    random_resized_crop_scale: tuple = ()
+    random_resized_crop_ratio: tuple = (0.75, 1.3333333)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +108,17 @@ class TrainSection:
     gradient_clip_norm: Optional[float] = None
     steps_per_epoch: Optional[int] = None
     monitor: str = "val_accuracy"
+    # An exponential moving average of the weights, validated each epoch and
+    # saved as the final model (e.g. EfficientNet, MobileNetV3 recipes).
+    use_ema: bool = False
+    ema_momentum: float = 0.9999
+    # Stop when `monitor` has not improved for this many epochs, keeping the
+    # best epoch's weights; null: train all epochs.
+    early_stopping_patience: Optional[int] = None
+    # Fine-tuning: train only the new head for this many epochs (backbone
+    # frozen) at `head_learning_rate`, then everything at `learning_rate`.
+    freeze_backbone_epochs: int = 0
+    head_learning_rate: Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,7 @@ A run that stops early (crash, SIGTERM, Ctrl-C) leaves a backup; the same
 command later continues it at the step where it stopped (see `backup`).
 """
 
+import contextlib
 import os
 import platform
 import shutil
@@ -50,6 +51,8 @@ def train(
     backup_minutes=5.0,
     keep_checkpoints=3,
     deterministic=False,
+    gradient_accumulation=1,
+    pretrained=None,
     dry_run=False,
     verbose=True,
 ):
@@ -59,6 +62,8 @@ def train(
         The finished `Run` (for `dry_run`, the `Plan` instead).
     """
     log = RunLog(echo=verbose)
+    if pretrained is not None:
+        overrides = {**(overrides or {}), "model.pretrained": pretrained}
     recipe = _apply_options(recipe, overrides, epochs, steps_per_epoch, batch_size)
     source = tasks.for_recipe(recipe).parse_source(data, recipe)
     directory = rundir.RunDirectory(run_dir or rundir.default_path(recipe, source, seed))
@@ -76,10 +81,12 @@ def train(
         "precision": precision, "strategy": strategy, "xla": xla, "cpu_replicas": cpu_replicas,
         "profile_batches": list(profile_batches) if isinstance(profile_batches, tuple) else profile_batches,
         "skip_corrupt": skip_corrupt, "deterministic": deterministic,
+        "gradient_accumulation": gradient_accumulation,
     }
     info = devices_module.probe(cpu_replicas)
     devices_module.import_tensorflow()  # the input pipeline is tf.data on every backend
-    plan = make_plan(recipe, info, precision=precision, strategy=strategy, xla=xla, profile=profile_batches)
+    plan = make_plan(recipe, info, precision=precision, strategy=strategy, xla=xla, profile=profile_batches,
+                     gradient_accumulation=gradient_accumulation)
     examples = read_examples(source, recipe, seed, plan.global_batch_size, skip_corrupt=skip_corrupt, log=log)
     plan = plan.with_data(recipe, len(examples.train))
     if dry_run:
@@ -137,7 +144,7 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
          backup_steps, backup_minutes, keep_checkpoints, deterministic):
     import keras
 
-    from kerazoo import augment, data, keras_compat, models, signals, tensorboard_events
+    from kerazoo import augment, data, finetune, keras_compat, models, signals, tensorboard_events
     from kerazoo.callbacks import run_callbacks
     from kerazoo.callbacks.backup import StopForSignal
     from kerazoo.callbacks.nan_guard import Diverged
@@ -178,6 +185,11 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
             if dropped:
                 log.write(f"removed {dropped} TensorBoard event(s) written after the backup")
 
+    all_phases = finetune.phases(recipe, plan)
+    phase = finetune.phase_at(all_phases, progress.epoch)
+    if len(all_phases) > 1:
+        for each in all_phases:
+            log.info(f"  phase {each.index + 1}: {each.describe()}")
     distribution = Distribution(plan)
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(plan.precision)
@@ -189,7 +201,10 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
                 vocabulary_size=len(datasets.vocabulary) if datasets.vocabulary else None,
                 batchnorm_momentum=plan.batchnorm_momentum,
             )
-            model = compile_for_training(classifier, recipe, plan, datasets.num_classes, plan.steps_per_epoch, seed)
+            model = compile_for_training(
+                classifier, recipe, plan, datasets.num_classes, plan.steps_per_epoch, seed,
+                phase if len(all_phases) > 1 else None,
+            )
         if plan.strategy == "multi_worker":
             keras_compat.patch_multi_worker_log_reduction()
         keras_compat.build_before_fit(model, datasets.train.element_spec, plan.global_batch_size, distribution.strategy)
@@ -197,7 +212,10 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
         if saved:
             from kerazoo import training_state
 
-            training_state.restore(model, arrays, meta["variables"])
+            # A backup from the previous fine-tuning phase holds that phase's
+            # optimizer: the weights carry over, the new phase's optimizer starts fresh.
+            same_phase = meta.get("phase", 0) == phase.index
+            training_state.restore(model, arrays, meta["variables"], ("model", "optimizer") if same_phase else ("model",))
             if progress.step_in_epoch:
                 restore_metrics = (arrays, meta["variables"])
         log.info(
@@ -219,9 +237,12 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
                 backup_seconds=backup_minutes * 60 if backup_minutes else None,
                 keep_checkpoints=keep_checkpoints,
                 train_dataset=datasets.train,
+                extra_meta=lambda: {"phase": current_phase[0].index},
             )
+            current_phase = [phase]
             if progress.epoch < plan.epochs:
-                _fit(model, datasets, plan, progress, callbacks, log, source, recipe, seed, examples)
+                _fit(model, classifier, datasets, plan, progress, callbacks, log, source, recipe, seed, examples,
+                     all_phases, current_phase, distribution)
     except Diverged as error:
         if plan.is_chief:
             directory.set_status(rundir.FAILED, reason="diverged", step=error.global_step)
@@ -262,46 +283,107 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
         keras.mixed_precision.set_global_policy(previous_policy)
         distribution.close()
 
+    if callbacks.checkpoints.stopped_early:
+        model.load_weights(callbacks.checkpoints.best_path)
+        log.info(
+            f"Stopped early: {recipe.training.monitor} did not improve for {recipe.training.early_stopping_patience} "
+            f"epoch(s); the model keeps the best epoch's weights (epoch {callbacks.checkpoints.best_epoch})."
+        )
     _save_model(classifier, writer)
     history = callbacks.history.epochs
     final = history[-1] if history else {}
     if plan.is_chief:
         directory.set_status(rundir.FINISHED, final=final)
-    message = task.finished_message(final, plan.epochs, directory.path)
+    run = Run(directory.path, recipe=recipe, model=classifier)  # its plan: plan.json, data included
+    if plan.is_chief and recipe.task != "text_generation":
+        _evaluate_per_class(run, classifier, datasets.validation, log)
+    message = task.finished_message(final, len(history) or plan.epochs, directory.path)
     if message:
         log.info(message)
-    return Run(directory.path, recipe=recipe, model=classifier, plan=plan.to_dict())
+    return run
 
 
-def _fit(model, datasets, plan, progress, callbacks, log, source, recipe, seed, examples):
-    """Train the remaining steps: the rest of a half-done epoch, then whole epochs."""
-    from kerazoo import data
+def _evaluate_per_class(run, classifier, validation, log):
+    """Per-class figures and the confusion matrix of the final model."""
+    from kerazoo import evaluation
+
+    result = evaluation.evaluate_trained(run, classifier, validation)
+    if result is None:
+        return
+    recalls = [(row["recall"], row["class"]) for row in result.per_class if row["recall"] is not None]
+    if recalls:
+        worst, name = min(recalls)
+        log.info(
+            f"  per class: lowest recall {worst:.3f} ('{name}') over {len(recalls)} classes; "
+            f"{rundir.EVALUATION_FILE} and TensorBoard have every class and the confusion matrix"
+        )
+
+
+def _fit(model, classifier, datasets, plan, progress, callbacks, log, source, recipe, seed, examples,
+         all_phases, current_phase, distribution):
+    """Train the remaining steps, as few `fit` calls as the run needs: the rest
+    of a half-done epoch, then whole epochs, split where a fine-tuning phase
+    begins (the backbone unfreezes and a new optimizer starts)."""
+    from kerazoo import data, finetune, keras_compat
+    from kerazoo.models.training_model import compile_phase
 
     verbose = 2 if log.echo else 0
-    common = dict(validation_data=datasets.validation, callbacks=callbacks.all, verbose=verbose, shuffle=False)
-    if progress.step_in_epoch:
+    segments = _segments(progress, plan, all_phases)
+    for index, (first_epoch, end_epoch, steps) in enumerate(segments):
+        phase = finetune.phase_at(all_phases, first_epoch)
+        if phase.index != current_phase[0].index:
+            log.info(f"Phase {phase.index + 1}: {phase.describe()}")
+            with distribution.scope():
+                compile_phase(model, classifier, recipe, plan, datasets.num_classes, plan.steps_per_epoch, phase)
+            keras_compat.build_before_fit(model, datasets.train.element_spec, plan.global_batch_size, distribution.strategy)
+            current_phase[0] = phase
+        if index:
+            # A new stream, starting at this segment's first step.
+            datasets = data.load(source, recipe, plan, seed, examples=examples, start_step=progress.global_step,
+                                 tokenizer=datasets.tokenizer)
         callbacks.tensorboard.initial_step = progress.global_step
-        model.fit(
-            datasets.train,
-            initial_epoch=progress.epoch,
-            epochs=progress.epoch + 1,
-            steps_per_epoch=plan.steps_per_epoch - progress.step_in_epoch,
-            **common,
-        )
-        if progress.epoch >= plan.epochs:
+        with _final_fit(model, index == len(segments) - 1):
+            model.fit(
+                datasets.train,
+                validation_data=datasets.validation,
+                initial_epoch=first_epoch,
+                epochs=end_epoch,
+                steps_per_epoch=steps,
+                callbacks=callbacks.all,
+                verbose=verbose,
+                shuffle=False,
+            )
+        if callbacks.checkpoints.stopped_early:
             return
-        # A new stream, starting at the next epoch's first step.
-        datasets = data.load(source, recipe, plan, seed, examples=examples, start_step=progress.global_step,
-                             tokenizer=datasets.tokenizer)
-        common["validation_data"] = datasets.validation
-    callbacks.tensorboard.initial_step = progress.global_step
-    model.fit(
-        datasets.train,
-        initial_epoch=progress.epoch,
-        epochs=plan.epochs,
-        steps_per_epoch=plan.steps_per_epoch,
-        **common,
-    )
+
+
+def _segments(progress, plan, all_phases):
+    """[(first epoch, end epoch, steps per epoch)] still to train."""
+    segments = []
+    epoch = progress.epoch
+    if progress.step_in_epoch:
+        segments.append((epoch, epoch + 1, plan.steps_per_epoch - progress.step_in_epoch))
+        epoch += 1
+    for phase in all_phases:
+        first = max(phase.first_epoch, epoch)
+        if first < phase.end_epoch:
+            segments.append((first, phase.end_epoch, plan.steps_per_epoch))
+    return segments
+
+
+@contextlib.contextmanager
+def _final_fit(model, final):
+    """Keras replaces the weights by their moving average (use_ema) at the
+    end of every `fit`; only the run's last `fit` may do that."""
+    if final:
+        yield
+        return
+    optimizer = model.optimizer
+    optimizer.finalize_variable_values = lambda variables: None
+    try:
+        yield
+    finally:
+        del optimizer.finalize_variable_values
 
 
 def _apply_options(recipe, overrides, epochs, steps_per_epoch, batch_size):

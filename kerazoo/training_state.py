@@ -40,8 +40,8 @@ def restore(model, arrays, layout, groups=("model", "optimizer")):
     current = _groups(model)
     for group in groups:
         variables = current[group]
-        saved = layout[group]
-        paths = [variable.path for variable in variables]
+        saved = [_comparable(group, path) for path in layout[group]]
+        paths = [_comparable(group, variable.path) for variable in variables]
         if paths != saved:
             missing = sorted(set(saved) ^ set(paths))[:5]
             raise UsageError(
@@ -57,3 +57,9 @@ def restore(model, arrays, layout, groups=("model", "optimizer")):
                     "Use --restart to start over."
                 )
             variable.assign(value)
+
+
+def _comparable(group, path):
+    # An optimizer's variables start with its name, which Keras numbers by
+    # creation order ("sgd_1"); what they are is the rest of the path.
+    return path.split("/", 1)[-1] if group == "optimizer" else path

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import keras
+
 from kerazoo import rundir
 from kerazoo.callbacks.backup import Backup
 from kerazoo.callbacks.checkpoints import Checkpoints
@@ -24,7 +26,7 @@ class RunCallbacks:
 
 
 def run_callbacks(writer, plan, recipe, progress, log, store, *, history, best, fingerprints, stop_request,
-                  restore_metrics, backup_steps, backup_seconds, keep_checkpoints, train_dataset):
+                  restore_metrics, backup_steps, backup_seconds, keep_checkpoints, train_dataset, extra_meta=dict):
     """Build one run's callbacks.
 
     Order matters: the position moves first; the NaN guard raises before
@@ -37,26 +39,29 @@ def run_callbacks(writer, plan, recipe, progress, log, store, *, history, best, 
     history_file = HistoryFile(writer, rundir.HISTORY_FILE, log, initial=history)
     checkpoints = Checkpoints(
         writer / rundir.CHECKPOINT_DIR, recipe.training.monitor, keep_checkpoints,
-        best=best.get("best"), best_epoch=best.get("best_epoch"),
+        best=best.get("best"), best_epoch=best.get("best_epoch"), patience=recipe.training.early_stopping_patience,
     )
     tensorboard = tensorboard_callback(
         writer / rundir.TENSORBOARD_DIR, plan, log_every_steps(plan.steps_per_epoch), progress.global_step
     )
 
     def meta():
-        return {"history": history_file.epochs, "best": checkpoints.state(), "fingerprints": fingerprints}
+        return {"history": history_file.epochs, "best": checkpoints.state(), "fingerprints": fingerprints, **extra_meta()}
 
     backup = Backup(store, progress, meta, backup_steps, backup_seconds, stop_request, restore_metrics, log)
     ordered = [
         ProgressTracker(progress),
         NanGuard(progress),
         Throughput(plan.global_batch_size, log_every_steps(plan.steps_per_epoch)),
-        ResourceMonitor(plan.global_batch_size, log=log),
+        ResourceMonitor(plan.global_batch_size, log=log.info),
         tensorboard,
     ]
     if plan.is_chief and progress.global_step == 0:
         # Once per run, early: a resumed run was checked when it started.
         window = plan.profile_window
-        ordered.append(InputBoundCheck(train_dataset, window, plan.global_batch_size, log=log))
+        ordered.append(InputBoundCheck(train_dataset, window, plan.global_batch_size, log=log.info))
+    if recipe.training.use_ema:
+        # Validate with the averaged weights, as they are what the run saves.
+        ordered.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=False))
     ordered += [history_file, checkpoints, backup]
     return RunCallbacks(ordered, history_file, tensorboard, checkpoints, backup)

@@ -1,4 +1,5 @@
-"""Per-epoch weight checkpoints, bounded: the last K epochs plus the best.
+"""Per-epoch weight checkpoints, bounded: the last K epochs plus the best;
+and early stopping on the same monitored value.
 
 `checkpoints/epoch-0007.weights.h5` for the last `keep` epochs, and
 `checkpoints/best.weights.h5` for the best value of `monitor` so far. The
@@ -15,7 +16,7 @@ import keras
 
 
 class Checkpoints(keras.callbacks.Callback):
-    def __init__(self, directory, monitor="val_accuracy", keep=3, best=None, best_epoch=None):
+    def __init__(self, directory, monitor="val_accuracy", keep=3, best=None, best_epoch=None, patience=None):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.monitor = monitor
@@ -23,6 +24,14 @@ class Checkpoints(keras.callbacks.Callback):
         self.mode_max = not monitor.endswith("loss")
         self.best = best
         self.best_epoch = best_epoch
+        # Early stopping lives here because the best epoch does: both travel
+        # in the backup, so a resumed run stops exactly where it would have.
+        self.patience = patience
+        self.stopped_early = False
+
+    @property
+    def best_path(self):
+        return self.directory / "best.weights.h5"
 
     def state(self):
         return {"best": self.best, "best_epoch": self.best_epoch}
@@ -44,6 +53,9 @@ class Checkpoints(keras.callbacks.Callback):
             partial = best.with_name(f".partial-{os.getpid()}-{best.name}")
             shutil.copyfile(epoch_file, partial)
             os.replace(partial, best)
+        if self.patience and self.best_epoch is not None and epoch + 1 - self.best_epoch >= self.patience:
+            self.stopped_early = True
+            self.model.stop_training = True
 
     def _save(self, path):
         partial = path.with_name(f".partial-{os.getpid()}-{path.name}")

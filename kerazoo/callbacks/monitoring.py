@@ -61,8 +61,9 @@ class ResourceMonitor(keras.callbacks.Callback):
         self._steps = 0
 
     def on_train_begin(self, logs=None):
+        previous = self.note
         self._gpus, self.note = _open_gpus(self._nvml_module, self.interval_seconds)
-        if self.note:
+        if self.note and self.note != previous:  # once per run, not per `fit`
             self.log(f"  monitoring: {self.note}")
         if self._gpus is not None:
             self._gpus.start()

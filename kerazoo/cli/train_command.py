@@ -47,12 +47,14 @@ def parse_profile_batches(text):
 @click.option("--backup-steps", type=int, help="Also write a backup every N steps (default: by time and at every epoch end).")
 @click.option("--backup-minutes", type=float, default=5.0, show_default=True, help="Write a backup when this long passed since the last (0: off).")
 @click.option("--keep-checkpoints", type=int, default=3, show_default=True, help="Per-epoch weight checkpoints to keep (plus the best).")
+@click.option("--pretrained", metavar="NAME_OR_PATH", help="Start from pretrained weights: 'imagenet' or a weights file (keras.applications recipes), a keras-hub preset name or local preset directory (keras-hub recipes).")
+@click.option("--grad-accum", "gradient_accumulation", type=int, default=1, show_default=True, help="Apply the optimizer every N batches (an N times larger effective batch; the learning rate scales with it).")
 @click.option("--deterministic", is_flag=True, help="Deterministic ops (slower), so reruns and resumes match bit for bit where the backend allows.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and exit without training.")
 @click.option("--quiet", is_flag=True, help="Print only the final result.")
 def train_command(name_or_file, data, epochs, steps_per_epoch, batch_size, precision, strategy, xla, cpu_replicas,
                   run_dir, profile_batches, no_profile, settings, seed, restart, skip_corrupt, backup_steps,
-                  backup_minutes, keep_checkpoints, deterministic, dry_run, quiet):
+                  backup_minutes, keep_checkpoints, pretrained, gradient_accumulation, deterministic, dry_run, quiet):
     """Train NAME_OR_FILE (a built-in recipe name or a .yaml file).
 
     The same command continues an unfinished run where it stopped.
@@ -62,7 +64,8 @@ def train_command(name_or_file, data, epochs, steps_per_epoch, batch_size, preci
     if profile_batches and no_profile:
         raise UsageError("Use either --profile-batches or --no-profile, not both.")
     for flag, value in (("--epochs", epochs), ("--steps-per-epoch", steps_per_epoch), ("--batch-size", batch_size),
-                        ("--backup-steps", backup_steps), ("--keep-checkpoints", keep_checkpoints)):
+                        ("--backup-steps", backup_steps), ("--keep-checkpoints", keep_checkpoints),
+                        ("--grad-accum", gradient_accumulation)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be 1 or more, got {value}.")
     if backup_minutes < 0:
@@ -91,6 +94,8 @@ def train_command(name_or_file, data, epochs, steps_per_epoch, batch_size, preci
         backup_steps=backup_steps,
         backup_minutes=backup_minutes,
         keep_checkpoints=keep_checkpoints,
+        pretrained=pretrained,
+        gradient_accumulation=gradient_accumulation,
         deterministic=deterministic,
         dry_run=dry_run,
         verbose=not quiet,

@@ -158,7 +158,10 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
 
         mixing = augment.label_mixing(recipe.augment, seed)
         common = dict(image_size=recipe.data.image_size, num_classes=num_classes, batch_size=plan.global_batch_size, seed=seed, options=options)
-        train_ds = image_dataset(train, training=True, batch_transform=mixing, start_step=start_step, **common)
+        crop = None
+        if recipe.augment.random_resized_crop_scale:
+            crop = (recipe.augment.random_resized_crop_scale, recipe.augment.random_resized_crop_ratio)
+        train_ds = image_dataset(train, training=True, batch_transform=mixing, start_step=start_step, crop=crop, **common)
         val_ds = image_dataset(validation, training=False, **common)
     else:
         from kerazoo.data import tokenizer as tokenizers

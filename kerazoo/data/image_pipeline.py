@@ -34,7 +34,28 @@ def resize_uint8(image, image_size):
     return tf.ensure_shape(tf.cond(same, lambda: tf.cast(image, tf.uint8), resize), (image_size, image_size, 3))
 
 
-def image_dataset(examples, *, image_size, num_classes, batch_size, training, seed, start_step=0, batch_transform=None, options=None):
+def random_resized_crop(image, image_size, seed, position, scale, ratio):
+    """Inception-style crop (Szegedy et al., 2015): a random region covering
+    `scale` of the area with aspect ratio in `ratio`, resized to the input.
+
+    Randomness is stateless, keyed by the run's seed and the example's
+    global position in the training stream, so a resumed run crops exactly
+    as an uninterrupted one would.
+    """
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        tf.shape(image),
+        bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
+        seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(position, tf.int64)]),
+        min_object_covered=0.0,
+        aspect_ratio_range=tuple(ratio),
+        area_range=tuple(scale),
+        max_attempts=10,
+        use_image_if_no_bounding_boxes=True,
+    )
+    return resize_uint8(tf.slice(image, begin, size), image_size)
+
+
+def image_dataset(examples, *, image_size, num_classes, batch_size, training, seed, start_step=0, batch_transform=None, options=None, crop=None):
     """Build the pipeline for one split.
 
     Args:
@@ -47,12 +68,14 @@ def image_dataset(examples, *, image_size, num_classes, batch_size, training, se
         batch_transform: a function of (images, one_hot_labels) applied to
             each training batch (MixUp / CutMix).
         options: `tf.data.Options` to apply (sharding for multi-worker).
+        crop: training only: (scale, ratio) of a random-resized crop per
+            example, or None.
 
     Yields:
         (float32 images in 0..255, float32 one-hot labels).
     """
     if training:
-        dataset = _training_batches(examples, image_size, batch_size, seed, start_step)
+        dataset = _training_batches(examples, image_size, batch_size, seed, start_step, crop)
     else:
         dataset = _in_order(examples, image_size).batch(batch_size, num_parallel_calls=AUTOTUNE)
 
@@ -67,35 +90,46 @@ def image_dataset(examples, *, image_size, num_classes, batch_size, training, se
     return dataset.prefetch(AUTOTUNE)
 
 
-def _training_batches(examples, image_size, batch_size, seed, start_step):
+def _training_batches(examples, image_size, batch_size, seed, start_step, crop=None):
     if examples.kind == "dataset":
         # TFDS streams cannot be indexed: a seeded shuffle, skipped on resume.
         stream = examples.inputs.shuffle(10_000, seed=seed, reshuffle_each_iteration=True).repeat()
         stream = stream.map(_decoder("dataset", image_size), num_parallel_calls=AUTOTUNE)
         return stream.batch(batch_size, drop_remainder=True).skip(start_step)
-    order = lambda: batch_indices(len(examples), batch_size, seed, start_step)  # noqa: E731
     labels = examples.labels
+
+    def with_positions(items):
+        # Each example's global position in the training stream keys its crop.
+        for step, indices in enumerate(batch_indices(len(examples), batch_size, seed, start_step), start=start_step):
+            yield items(indices), labels[indices], np.arange(step * batch_size, (step + 1) * batch_size, dtype=np.int64)
+
+    positions = tf.TensorSpec((batch_size,), tf.int64)
     if examples.kind == "image_array":
         images = examples.inputs
-
-        def batches():
-            for indices in order():
-                yield images[indices], labels[indices]
-
         signature = (
             tf.TensorSpec((batch_size, image_size, image_size, 3), tf.uint8),
             tf.TensorSpec((batch_size,), tf.int32),
+            positions,
         )
-        return _visible_batches(tf.data.Dataset.from_generator(batches, output_signature=signature), batch_size)
+        stream = tf.data.Dataset.from_generator(lambda: with_positions(lambda i: images[i]), output_signature=signature)
+        if crop is None:
+            return _visible_batches(stream.map(lambda x, y, _: (x, y)), batch_size)
+        stream = stream.unbatch().map(
+            lambda image, label, position: (random_resized_crop(image, image_size, seed, position, *crop), label),
+            num_parallel_calls=AUTOTUNE,
+        )
+        return stream.batch(batch_size, drop_remainder=True)
     paths = np.asarray(examples.inputs, dtype=object)
+    signature = (tf.TensorSpec((batch_size,), tf.string), tf.TensorSpec((batch_size,), tf.int32), positions)
+    stream = tf.data.Dataset.from_generator(lambda: with_positions(lambda i: paths[i].astype(str)), output_signature=signature)
 
-    def path_batches():
-        for indices in order():
-            yield paths[indices].astype(str), labels[indices]
+    def decode(path, label, position):
+        if crop is None:
+            return decode_image(path, image_size), label
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        return random_resized_crop(image, image_size, seed, position, *crop), label
 
-    signature = (tf.TensorSpec((batch_size,), tf.string), tf.TensorSpec((batch_size,), tf.int32))
-    stream = tf.data.Dataset.from_generator(path_batches, output_signature=signature).unbatch()
-    stream = stream.map(_decoder("image_files", image_size), num_parallel_calls=AUTOTUNE)
+    stream = stream.unbatch().map(decode, num_parallel_calls=AUTOTUNE)
     return stream.batch(batch_size, drop_remainder=True)
 
 

@@ -20,8 +20,6 @@ def build_classifier(recipe, num_classes=None, vocabulary_size=None, precision=N
     """
     import keras
 
-    from kerazoo.models.preprocessing import scaling_layer
-
     if recipe.task == "text_generation":
         return build_language_model(recipe, vocabulary_size=vocabulary_size, precision=precision)
     num_classes = num_classes or recipe.data.num_classes
@@ -29,12 +27,14 @@ def build_classifier(recipe, num_classes=None, vocabulary_size=None, precision=N
         raise UsageError(f"Recipe '{recipe.name}': num_classes must be 2 or more, got {num_classes}.")
     builder = registry.load(recipe.model.builder)
     args = dict(recipe.model.args)
+    if recipe.model.pretrained:
+        args["pretrained"] = _pretrained_argument(recipe, builder)
     with dtype_policy(precision):
         if recipe.task == "image":
             size = recipe.data.image_size
             features = builder(input_shape=(size, size, 3), **args)
             inputs = keras.Input(shape=(size, size, 3), name="images")
-            scale = scaling_layer(recipe.model.preprocessing)
+            scale = input_scaling(recipe)
             x = features(scale(inputs) if scale else inputs)
         else:
             vocabulary_size = vocabulary_size or recipe.data.vocabulary_size
@@ -51,6 +51,49 @@ def build_classifier(recipe, num_classes=None, vocabulary_size=None, precision=N
     if batchnorm_momentum is not None:
         set_batchnorm_momentum(model, batchnorm_momentum)
     return model
+
+
+def _pretrained_argument(recipe, builder):
+    import inspect
+
+    if "pretrained" not in inspect.signature(builder).parameters:
+        raise UsageError(
+            f"Recipe '{recipe.name}' (builder '{recipe.model.builder}') cannot load pretrained weights: "
+            "kerazoo loads them for keras.applications models and keras-hub ResNet and ViT presets. "
+            "Remove model.pretrained / --pretrained to train from random weights."
+        )
+    return recipe.model.pretrained
+
+
+def input_scaling(recipe):
+    """The input scaling layer of an image classifier (None: the backbone
+    scales by itself): the recipe's mode, or with pretrained weights the
+    scaling those weights were trained with."""
+    import keras
+
+    from kerazoo.models import pretrained
+    from kerazoo.models.preprocessing import scaling_layer
+
+    mode = recipe.model.preprocessing
+    if recipe.model.pretrained:
+        if recipe.model.builder == "keras_application":
+            mode = pretrained.keras_application_inputs(recipe.model.args["architecture"])
+        else:
+            found = pretrained.preset_scaling(recipe.model.pretrained)
+            if found is not None:
+                scale, offset = found
+                return keras.layers.Rescaling(scale, offset=offset, dtype="float32", name="scale_preset")
+    return scaling_layer(mode)
+
+
+def backbone(model):
+    """The pretrained part of a classifier: the nested feature extractor."""
+    import keras
+
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if len(nested) != 1:
+        raise ValueError(f"{model.name} has {len(nested)} nested models, expected one backbone")  # our bug
+    return nested[0]
 
 
 def build_language_model(recipe, vocabulary_size=None, precision=None):

@@ -18,16 +18,19 @@ ARCHITECTURES = (
 )
 
 
-def keras_application(*, input_shape, architecture):
+def keras_application(*, input_shape, architecture, pretrained=None):
     """Feature extractor from `keras.applications.<architecture>`.
 
     Args:
         input_shape: (height, width, 3).
         architecture: a class name in `keras.applications`, e.g. "ResNet50".
+        pretrained: None (random weights, nothing downloads), "imagenet", or
+            a local ImageNet weights file (see `kerazoo.models.pretrained`).
     """
     import keras
 
     from kerazoo.errors import UsageError, did_you_mean
+    from kerazoo.models import pretrained as pretrained_weights
 
     if architecture not in ARCHITECTURES:
         raise UsageError(
@@ -35,9 +38,19 @@ def keras_application(*, input_shape, architecture):
             f"{did_you_mean(architecture, ARCHITECTURES)} Supported: {', '.join(ARCHITECTURES)}."
         )
     constructor = getattr(keras.applications, architecture)
-    full = constructor(
-        include_top=True, weights=None, input_shape=tuple(input_shape), classes=1000, classifier_activation=None
-    )
+    weights = pretrained_weights.keras_application_weights(pretrained, architecture) if pretrained else None
+    try:
+        full = constructor(
+            include_top=True, weights=weights, input_shape=tuple(input_shape), classes=1000, classifier_activation=None
+        )
+    except UsageError:
+        raise
+    except Exception as error:  # a failed download, a file of another architecture
+        if weights is None:
+            raise
+        raise pretrained_weights.keras_application_load_error(architecture, error) from None
+    if weights and pretrained_weights.keras_application_inputs(architecture) == "caffe":
+        pretrained_weights.reverse_first_convolution_channels(full)
     classifier = _final_classifier(full)
     features = classifier.input
     if len(features.shape) > 2:

@@ -17,18 +17,27 @@ LAYOUTS = {
 }
 
 
-def keras_hub_resnet(*, input_shape, depth=18):
+def keras_hub_resnet(*, input_shape, depth=18, pretrained=None):
     """Feature extractor: images -> globally average-pooled features.
 
     Args:
         input_shape: (height, width, 3).
         depth: 18 or 34 (basic blocks), 50, 101 or 152 (bottleneck blocks).
+        pretrained: a keras-hub preset name or local preset directory; its
+            configuration then replaces `depth`.
     """
     import keras
     import keras_hub
 
     from kerazoo.errors import UsageError
 
+    if pretrained:
+        from kerazoo.models.pretrained import keras_hub_backbone
+
+        backbone = keras_hub_backbone(keras_hub.models.ResNetBackbone, pretrained, image_shape=tuple(input_shape))
+        inputs = keras.Input(shape=tuple(input_shape), name="images")
+        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(backbone(inputs))
+        return keras.Model(inputs, pooled, name="resnet_pretrained_features")
     if depth not in LAYOUTS:
         raise UsageError(
             f"keras_hub_resnet depth must be one of {', '.join(map(str, LAYOUTS))}, got {depth}."

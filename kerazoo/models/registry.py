@@ -29,7 +29,7 @@ BUILDERS = {
 TEXT_INPUTS = {"bert": ("token_ids", "segment_ids", "padding_mask")}
 DEFAULT_TEXT_INPUTS = ("token_ids", "padding_mask")
 SUPPLIED = {
-    "image": ("input_shape",),
+    "image": ("input_shape", "pretrained"),
     "text": ("vocabulary_size", "sequence_length"),
     "text_generation": ("vocabulary_size", "sequence_length"),
 }
@@ -62,7 +62,7 @@ def check(model_section, task, origin):
     valid = [p for p in parameters if p not in SUPPLIED[task]]
     for key in model_section.args:
         if key in SUPPLIED[task]:
-            raise UsageError(f"{origin}: 'model.args.{key}' is set by kerazoo from the data section; remove it.")
+            raise UsageError(f"{origin}: 'model.args.{key}' is set by kerazoo (from the data section, or model.pretrained); remove it.")
         if key not in parameters:
             raise UsageError(
                 f"{origin}: unknown key 'model.args.{key}' for builder '{name}'."

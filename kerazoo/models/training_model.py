@@ -31,22 +31,44 @@ def training_model(classifier, augmenter):
     return model
 
 
-def compile_for_training(classifier, recipe, plan, num_classes, steps_per_epoch, seed):
+def compile_for_training(classifier, recipe, plan, num_classes, steps_per_epoch, seed, phase=None):
     """The model `fit` trains, compiled as every kerazoo run compiles it.
 
-    Augmentation in front (images), the recipe's optimizer and schedule at the
-    plan's learning rate, loss scaling under float16, the task's loss and
-    metrics, XLA as planned. Call inside the distribution scope. The
-    benchmark uses the same function, so a timed step is a training step.
+    Augmentation in front (images), then `compile_phase`. Call inside the
+    distribution scope. The benchmark uses the same function, so a timed
+    step is a training step.
     """
-    import keras
-
-    from kerazoo import augment, optim, tasks
+    from kerazoo import augment
 
     augmenter = augment.build_augmenter(recipe.augment, recipe.data.image_size, seed) if recipe.task == "image" else None
     model = training_model(classifier, augmenter)
-    optimizer = optim.build_optimizer(recipe.training, plan.learning_rate, steps_per_epoch)
+    compile_phase(model, classifier, recipe, plan, num_classes, steps_per_epoch, phase)
+    return model
+
+
+def compile_phase(model, classifier, recipe, plan, num_classes, steps_per_epoch, phase=None):
+    """(Re)compile the training model for a phase: the recipe's optimizer and
+    schedule at the phase's learning rate, loss scaling under float16, the
+    task's loss and metrics, XLA as planned.
+
+    Args:
+        phase: a `kerazoo.finetune.Phase`: freeze the backbone or not, and
+            the phase's learning rate and span; None: the whole run at once.
+    """
+    import keras
+
+    from kerazoo import models, optim, tasks
+
+    epochs = warmup_epochs = None
+    learning_rate = plan.learning_rate
+    if phase is not None:
+        if recipe.task != "text_generation":
+            models.backbone(classifier).trainable = phase.backbone_trainable
+        epochs, warmup_epochs, learning_rate = phase.epochs, phase.warmup_epochs, phase.learning_rate
+    optimizer = optim.build_optimizer(
+        recipe.training, learning_rate, steps_per_epoch, epochs=epochs, warmup_epochs=warmup_epochs,
+        gradient_accumulation=plan.gradient_accumulation,
+    )
     if plan.precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(optimizer=optimizer, jit_compile=plan.xla, **tasks.for_recipe(recipe).compile_arguments(recipe, num_classes))
-    return model

@@ -7,7 +7,8 @@ torchvision's `vit_b_16`.
 """
 
 
-def vit(*, input_shape, num_layers, num_heads, hidden_dim, mlp_dim, patch_size=16, dropout=0.0, attention_dropout=0.0):
+def vit(*, input_shape, num_layers, num_heads, hidden_dim, mlp_dim, patch_size=16, dropout=0.0, attention_dropout=0.0,
+        pretrained=None):
     """Feature extractor: images -> the class token's final representation.
 
     Args:
@@ -19,6 +20,8 @@ def vit(*, input_shape, num_layers, num_heads, hidden_dim, mlp_dim, patch_size=1
         patch_size: side of the square patches, in pixels.
         dropout: dropout in the MLP blocks and after the embeddings.
         attention_dropout: dropout on the attention weights.
+        pretrained: a keras-hub preset name or local preset directory; its
+            configuration then replaces the sizes above.
     """
     import keras
     import keras_hub
@@ -30,7 +33,13 @@ def vit(*, input_shape, num_layers, num_heads, hidden_dim, mlp_dim, patch_size=1
         raise UsageError(
             f"vit needs an image size that is a multiple of patch_size {patch_size}, got {height}x{width}."
         )
-    backbone = keras_hub.models.ViTBackbone(
+    if pretrained:
+        from kerazoo.models.pretrained import keras_hub_backbone
+
+        backbone = keras_hub_backbone(keras_hub.models.ViTBackbone, pretrained, image_shape=tuple(input_shape))
+    else:
+        backbone = None
+    backbone = backbone or keras_hub.models.ViTBackbone(
         image_shape=tuple(input_shape),
         patch_size=patch_size,
         num_layers=num_layers,
