@@ -170,10 +170,19 @@ def evaluate_trained(run, model, dataset):
     """The end of a training run: its model, on the validation pipeline it
     was validated with (no data read again), per class and with the
     confusion matrix, written like `evaluate` writes them."""
+    import keras
+    import numpy as np
+
     class_names = run.class_names
-    logits, labels = _predict_all(model, dataset)
-    if len(labels) == 0:
+    # A direct call, not predict_on_batch: a model built under a
+    # tf.distribute strategy would give each replica the whole batch.
+    logits, labels = [], []
+    for inputs, one_hot in dataset:
+        logits.append(np.asarray(keras.ops.convert_to_numpy(model(inputs, training=False)), dtype="float32"))
+        labels.append(np.argmax(np.asarray(one_hot), axis=-1))
+    if not labels:
         return None
+    logits, labels = np.concatenate(logits), np.concatenate(labels)
     result = _measure(logits, labels, class_names)
     evaluation = Evaluation(
         data_id="validation", source=run.plan["data"]["source"], split="validation split, end of training",

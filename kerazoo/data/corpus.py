@@ -16,6 +16,7 @@ import pathlib
 
 import numpy as np
 
+from kerazoo.data import problems
 from kerazoo.data.examples import Examples, fingerprint_files, stratified_split
 from kerazoo.data.sources import TEXT_SUFFIXES, split_folders
 from kerazoo.errors import DataError, UsageError
@@ -87,14 +88,7 @@ def read_lines(paths, skip_corrupt=False, log=None):
                 lines.extend(line.strip() for line in handle if line.strip())
         except UnicodeDecodeError as error:
             bad.append(f"{path} (byte {error.start}: {error.reason})")
-    if bad and not skip_corrupt:
-        listing = "\n  ".join(bad)
-        raise DataError(
-            f"{len(bad)} text file(s) are not UTF-8:\n  {listing}\nRe-save them as UTF-8, remove them, "
-            "or pass --skip-corrupt to train without them."
-        )
-    for entry in bad:
-        log.warning(f"skipped text file that is not UTF-8: {entry}")
+    problems.non_utf8_files(bad, skip_corrupt, log)
     if not lines:
         raise UsageError(f"The text files ({len(paths)}) hold no non-empty lines to train a language model on.")
     return lines
@@ -125,14 +119,7 @@ def read_csv_texts(path, skip_corrupt=False, log=None):
             continue
         if row[column].strip():
             texts.append(row[column])
-    if bad and not skip_corrupt:
-        listing = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
-        raise DataError(
-            f"CSV file '{path}' has {len(bad)} malformed row(s): {listing}. Fix them (quote texts that contain "
-            "commas) or pass --skip-corrupt to train without them."
-        )
-    for entry in bad:
-        log.warning(f"skipped malformed row of {path}: {entry}")
+    problems.malformed_rows(path, bad, skip_corrupt, log)
     if not texts:
         raise DataError(f"CSV file '{path}' has no non-empty 'text' values.")
     return texts

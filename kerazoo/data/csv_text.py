@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 
+from kerazoo.data import problems
 from kerazoo.data.examples import Examples
 from kerazoo.errors import DataError, UsageError
 
@@ -47,14 +48,7 @@ def read_csv(path, class_names=None, skip_corrupt=False, log=None):
             continue
         texts.append(row[text_col])
         raw_labels.append(label)
-    if bad and not skip_corrupt:
-        listing = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
-        raise DataError(
-            f"CSV file '{path}' has {len(bad)} malformed row(s): {listing}. Fix them (quote texts "
-            "that contain commas) or pass --skip-corrupt to train without them."
-        )
-    for entry in bad:
-        log.warning(f"skipped malformed row of {path}: {entry}")
+    problems.malformed_rows(path, bad, skip_corrupt, log)
     if not texts:
         raise DataError(f"CSV file '{path}' has a header but no usable rows.")
     if class_names is None:

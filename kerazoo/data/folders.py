@@ -84,14 +84,7 @@ def read_text_files(examples, skip_corrupt=False, log=None):
             labels.append(label)
         except UnicodeDecodeError as error:
             bad.append(f"{path} (byte {error.start}: {error.reason})")
-    if bad and not skip_corrupt:
-        from kerazoo.errors import DataError
+    from kerazoo.data import problems
 
-        listing = "\n  ".join(bad)
-        raise DataError(
-            f"{len(bad)} text file(s) are not UTF-8:\n  {listing}\nRe-save them as UTF-8, "
-            "remove them, or pass --skip-corrupt to train without them."
-        )
-    for entry in bad:
-        log.warning(f"skipped text file that is not UTF-8: {entry}")
+    problems.non_utf8_files(bad, skip_corrupt, log)
     return Examples(texts, np.array(labels, dtype=np.int32), "texts")

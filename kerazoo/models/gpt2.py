@@ -20,14 +20,11 @@ def gpt2(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim,
     import keras_hub
 
     from kerazoo.models.causal_lm import CausalLanguageModel
+    from kerazoo.models.keras_hub_text import configured_backbone
 
-    backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=vocabulary_size,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        hidden_dim=hidden_dim,
-        intermediate_dim=intermediate_dim,
+    backbone = configured_backbone(
+        keras_hub.models.GPT2Backbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
+        num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
         dropout=dropout,
-        max_sequence_length=sequence_length,
     )
     return CausalLanguageModel(backbone, sequence_length, name="gpt2_causal_lm")

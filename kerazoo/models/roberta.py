@@ -21,18 +21,13 @@ def roberta(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_d
     import keras
     import keras_hub
 
-    backbone = keras_hub.models.RobertaBackbone(
-        vocabulary_size=vocabulary_size,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        hidden_dim=hidden_dim,
-        intermediate_dim=intermediate_dim,
+    from kerazoo.models.keras_hub_text import configured_backbone, token_inputs
+
+    backbone = configured_backbone(
+        keras_hub.models.RobertaBackbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
+        num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
         dropout=dropout,
-        max_sequence_length=sequence_length,
     )
-    inputs = {
-        name: keras.Input(shape=(sequence_length,), dtype="int32", name=name)
-        for name in ("token_ids", "padding_mask")
-    }
+    inputs = token_inputs(sequence_length, ("token_ids", "padding_mask"))
     sequence = backbone(inputs)
     return keras.Model(inputs, sequence[:, backbone.start_token_index, :], name="roberta_features")

@@ -1,0 +1,24 @@
+"""What every keras-hub text builder shares: a backbone configured from its
+constructor (never a preset or alias class: those download, DESIGN.md), and
+its named int32 token inputs."""
+
+
+def configured_backbone(backbone_class, *, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim,
+                        intermediate_dim, dropout):
+    """`backbone_class` with the given sizes and a position table of `sequence_length`."""
+    return backbone_class(
+        vocabulary_size=vocabulary_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        hidden_dim=hidden_dim,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        max_sequence_length=sequence_length,
+    )
+
+
+def token_inputs(sequence_length, names):
+    """{name: keras.Input of int32 tokens} for the backbone's inputs."""
+    import keras
+
+    return {name: keras.Input(shape=(sequence_length,), dtype="int32", name=name) for name in names}
