@@ -116,6 +116,14 @@ def test_text_runs_train_a_vocabulary_offline(kerazoo, tmp_path, kind, csv_file,
     assert read_json(run / "preprocessing.json")["sequence_length"] == 32
     history = read_json(run / "history.json")
     assert len(history) == 2 and np.isfinite(history[-1]["loss"])
+    # model.keras is the classifier alone: no optimizer, nothing of kerazoo's
+    # needed to load it.
+    import subprocess
+    import sys
+
+    code = "import keras, keras_hub, sys; m = keras.saving.load_model(sys.argv[1]); print(getattr(m, \"optimizer\", None) is None)"
+    loaded = subprocess.run([sys.executable, "-c", code, str(run / "model.keras")], capture_output=True, text=True)
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "True", loaded.stderr[-2000:]
 
 
 def test_mixed_precision_run_keeps_float32_logits(kerazoo, tmp_path):

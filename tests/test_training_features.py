@@ -178,3 +178,30 @@ def test_pretrained_is_refused_for_builders_without_weights():
     recipe = recipes.get("resnet20").override({"model.pretrained": "imagenet"})
     with pytest.raises(UsageError, match="cannot load pretrained weights"):
         recipe.build_model()
+
+
+def test_fine_tune_a_text_encoder_from_a_local_preset_with_its_vocabulary(tmp_path, csv_file):
+    """Pretrained text weights come with the vocabulary they were trained on:
+    the run uses the preset's, not one trained from the data."""
+    import keras_hub
+
+    from conftest import FILLER, NEGATIVE, POSITIVE
+
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(FILLER + POSITIVE + NEGATIVE))]
+    preset = tmp_path / "tiny_bert_preset"
+    keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=64,
+    ).save_to_preset(str(preset))
+    keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True).save_to_preset(str(preset))
+    run_dir = tmp_path / "run"
+    ok(run_kerazoo(
+        "train", "bert_tiny", "--data", csv_file, "--pretrained", preset, "--epochs", "1", "--batch-size", "16",
+        "--set", "data.sequence_length=32", "--no-profile", "--run-dir", run_dir,
+    ))
+    assert (run_dir / "vocabulary.txt").read_text().splitlines() == vocabulary
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert model.count_params() < 10_000  # the preset's 16-wide encoder, not BERT-Tiny's 4.4M
+    too_long = run_kerazoo("train", "bert_tiny", "--data", csv_file, "--pretrained", preset, "--dry-run",
+                           "--set", "data.sequence_length=128", "--epochs", "1")
+    assert too_long.returncode == 0  # the plan alone does not build the model

@@ -172,6 +172,9 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
             tokenizer = tokenizers.TrainedTokenizer(
                 "wordpiece", tuple(vocabulary), None, recipe.data.lowercase, tokenizers.WORDPIECE_SPECIAL
             )
+        if tokenizer is None and recipe.model.pretrained:
+            tokenizer = tokenizers.from_preset(recipe.model.pretrained, recipe.task)
+            notes.append(f"the pretrained preset's vocabulary of {len(tokenizer)} tokens")
         if tokenizer is None:
             kind = recipe.data.tokenizer
             tokenizer = tokenizers.train(

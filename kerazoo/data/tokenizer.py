@@ -130,6 +130,37 @@ class TrainedTokenizer:
         )
 
 
+def from_preset(preset, task):
+    """The tokenizer of a keras-hub preset (a local directory or a hub name):
+    pretrained weights come with the vocabulary they were trained on."""
+    import keras_hub
+
+    from kerazoo.errors import UsageError
+
+    local = pathlib.Path(str(preset)).expanduser()
+    source = str(local.resolve()) if local.is_dir() else str(preset)
+    try:
+        hub_tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(source)
+    except Exception as error:  # network, hub and format errors all end here
+        raise UsageError(
+            f"Could not load the tokenizer of preset '{preset}' ({type(error).__name__}: {str(error)[:200]}). "
+            "Pretrained text weights need the vocabulary they were trained with: save the preset's tokenizer "
+            "beside its backbone (tokenizer.save_to_preset(dir)), or, offline, copy a saved preset directory here."
+        ) from None
+    vocabulary = tuple(hub_tokenizer.get_vocabulary())
+    if isinstance(hub_tokenizer, keras_hub.tokenizers.WordPieceTokenizer):
+        reserved = tuple(token for token in RESERVED_TOKENS if token in vocabulary)
+        special = SpecialTokens("[CLS]", "[SEP]", "[PAD]", reserved)
+        return TrainedTokenizer("wordpiece", vocabulary, None, bool(hub_tokenizer.lowercase), special)
+    if isinstance(hub_tokenizer, keras_hub.tokenizers.BytePairTokenizer):
+        special = special_tokens("byte_bpe", task)
+        return TrainedTokenizer("byte_bpe", vocabulary, tuple(hub_tokenizer.merges), False, special)
+    raise UsageError(
+        f"Preset '{preset}' has a {type(hub_tokenizer).__name__}; kerazoo's text recipes use WordPiece or "
+        "byte-level BPE tokenizers."
+    )
+
+
 def train(kind, texts, vocabulary_size, lowercase, special):
     """Learn a tokenizer of at most `vocabulary_size` tokens from `texts`.
 

@@ -59,7 +59,8 @@ def _pretrained_argument(recipe, builder):
     if "pretrained" not in inspect.signature(builder).parameters:
         raise UsageError(
             f"Recipe '{recipe.name}' (builder '{recipe.model.builder}') cannot load pretrained weights: "
-            "kerazoo loads them for keras.applications models and keras-hub ResNet and ViT presets. "
+            "kerazoo loads them for keras.applications models and for keras-hub presets (ResNet, ViT, BERT, "
+            "DistilBERT, RoBERTa, GPT-2). "
             "Remove model.pretrained / --pretrained to train from random weights."
         )
     return recipe.model.pretrained

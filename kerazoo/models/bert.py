@@ -6,7 +6,7 @@ keras-hub's `BertTextClassifier` has no `head_dtype` and emits bfloat16 under
 """
 
 
-def bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.1):
+def bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.1, pretrained=None):
     """Feature extractor: {token_ids, segment_ids, padding_mask} -> pooled features.
 
     Args:
@@ -14,6 +14,8 @@ def bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim,
         sequence_length: the longest input, in tokens.
         num_layers, num_heads, hidden_dim, intermediate_dim: the encoder's
             size (BERT-Tiny: 2, 2, 128, 512; Turc et al., 2019).
+        pretrained: a keras-hub preset name or local preset directory: its
+            backbone configuration and weights replace the sizes above.
         dropout: dropout inside the encoder.
     """
     import keras
@@ -24,7 +26,7 @@ def bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim,
     backbone = configured_backbone(
         keras_hub.models.BertBackbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
         num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
-        dropout=dropout,
+        dropout=dropout, pretrained=pretrained,
     )
     inputs = token_inputs(sequence_length, ("token_ids", "segment_ids", "padding_mask"))
     pooled = backbone(inputs)["pooled_output"]

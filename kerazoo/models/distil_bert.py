@@ -7,7 +7,7 @@ classifier reads the first ([CLS]) position of the last layer.
 """
 
 
-def distil_bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.1):
+def distil_bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.1, pretrained=None):
     """Feature extractor: {token_ids, padding_mask} -> the [CLS] position.
 
     Args:
@@ -15,6 +15,8 @@ def distil_bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidd
         sequence_length: the longest input, in tokens.
         num_layers, num_heads, hidden_dim, intermediate_dim: the encoder's
             size (DistilBERT base: 6, 12, 768, 3072).
+        pretrained: a keras-hub preset name or local preset directory: its
+            backbone configuration and weights replace the sizes above.
         dropout: dropout inside the encoder.
     """
     import keras
@@ -25,7 +27,7 @@ def distil_bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidd
     backbone = configured_backbone(
         keras_hub.models.DistilBertBackbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
         num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
-        dropout=dropout,
+        dropout=dropout, pretrained=pretrained,
     )
     inputs = token_inputs(sequence_length, ("token_ids", "padding_mask"))
     sequence = backbone(inputs)

@@ -7,7 +7,7 @@ output projection tied to the token embedding (`CausalLanguageModel`).
 """
 
 
-def gpt2(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.0):
+def gpt2(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.0, pretrained=None):
     """The whole language model: {token_ids, padding_mask} -> float32 logits.
 
     Args:
@@ -15,6 +15,8 @@ def gpt2(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim,
         sequence_length: the context, in tokens (also the position table).
         num_layers, num_heads, hidden_dim, intermediate_dim: the decoder's
             size (GPT-2 small, 124M: 12, 12, 768, 3072).
+        pretrained: a keras-hub preset name or local preset directory: its
+            backbone configuration and weights replace the sizes above.
         dropout: dropout inside the decoder (nanoGPT pretrains with 0).
     """
     import keras_hub
@@ -25,6 +27,6 @@ def gpt2(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim,
     backbone = configured_backbone(
         keras_hub.models.GPT2Backbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
         num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
-        dropout=dropout,
+        dropout=dropout, pretrained=pretrained,
     )
     return CausalLanguageModel(backbone, sequence_length, name="gpt2_causal_lm")

@@ -4,8 +4,21 @@ its named int32 token inputs."""
 
 
 def configured_backbone(backbone_class, *, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim,
-                        intermediate_dim, dropout):
-    """`backbone_class` with the given sizes and a position table of `sequence_length`."""
+                        intermediate_dim, dropout, pretrained=None):
+    """`backbone_class` with the given sizes and a position table of
+    `sequence_length`; or, with `pretrained` (a keras-hub preset name or
+    local preset directory), the preset's backbone and weights."""
+    if pretrained:
+        from kerazoo.errors import UsageError
+        from kerazoo.models.pretrained import keras_hub_backbone
+
+        backbone = keras_hub_backbone(backbone_class, pretrained)
+        if backbone.max_sequence_length < sequence_length:
+            raise UsageError(
+                f"The preset '{pretrained}' takes at most {backbone.max_sequence_length} tokens; set "
+                f"data.sequence_length to {backbone.max_sequence_length} or less."
+            )
+        return backbone
     return backbone_class(
         vocabulary_size=vocabulary_size,
         num_layers=num_layers,

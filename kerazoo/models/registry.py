@@ -30,8 +30,8 @@ TEXT_INPUTS = {"bert": ("token_ids", "segment_ids", "padding_mask")}
 DEFAULT_TEXT_INPUTS = ("token_ids", "padding_mask")
 SUPPLIED = {
     "image": ("input_shape", "pretrained"),
-    "text": ("vocabulary_size", "sequence_length"),
-    "text_generation": ("vocabulary_size", "sequence_length"),
+    "text": ("vocabulary_size", "sequence_length", "pretrained"),
+    "text_generation": ("vocabulary_size", "sequence_length", "pretrained"),
 }
 
 

@@ -8,7 +8,7 @@ The classifier reads the first (`<s>`) position, as fairseq's
 """
 
 
-def roberta(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.1):
+def roberta(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_dim, intermediate_dim, dropout=0.1, pretrained=None):
     """Feature extractor: {token_ids, padding_mask} -> the `<s>` position.
 
     Args:
@@ -16,6 +16,8 @@ def roberta(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_d
         sequence_length: the longest input, in tokens.
         num_layers, num_heads, hidden_dim, intermediate_dim: the encoder's
             size (RoBERTa base: 12, 12, 768, 3072).
+        pretrained: a keras-hub preset name or local preset directory: its
+            backbone configuration and weights replace the sizes above.
         dropout: dropout inside the encoder.
     """
     import keras
@@ -26,7 +28,7 @@ def roberta(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_d
     backbone = configured_backbone(
         keras_hub.models.RobertaBackbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
         num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
-        dropout=dropout,
+        dropout=dropout, pretrained=pretrained,
     )
     inputs = token_inputs(sequence_length, ("token_ids", "padding_mask"))
     sequence = backbone(inputs)

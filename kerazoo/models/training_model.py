@@ -1,33 +1,39 @@
-"""The model `fit` trains: augmentation in front of the classifier, on the
-accelerator, in training only. Only the classifier is ever saved."""
+"""The model `fit` trains: the classifier, with augmentation in front of it
+on the accelerator in training only.
+
+It is always a wrapper, even with nothing to augment: the wrapper is what
+gets compiled, so the classifier saved as `model.keras` never carries an
+optimizer (whose config would name kerazoo's schedule classes and need
+kerazoo to load).
+"""
 
 import keras
 
 
-class AugmentedClassifier(keras.Model):
-    """Applies `augmenter` to training batches, then `classifier`."""
+class TrainingModel(keras.Model):
+    """Applies `augmenter` (if any) to training batches, then `classifier`."""
 
-    def __init__(self, classifier, augmenter, **kwargs):
+    def __init__(self, classifier, augmenter=None, **kwargs):
         super().__init__(name=f"{classifier.name}_training", **kwargs)
         self.classifier = classifier
         self.augmenter = augmenter
 
     def build(self, input_shape):
-        self.augmenter.build(input_shape)
+        if self.augmenter is not None:
+            self.augmenter.build(input_shape)
         self.built = True
 
     def call(self, inputs, training=False):
-        if training:
+        if training and self.augmenter is not None:
             inputs = self.augmenter(inputs, training=True)
         return self.classifier(inputs, training=training)
 
 
 def training_model(classifier, augmenter):
-    """`classifier` itself when there is nothing to augment."""
-    if augmenter is None:
-        return classifier
-    model = AugmentedClassifier(classifier, augmenter)
-    model.build(classifier.input.shape)
+    """The uncompiled training wrapper around `classifier`."""
+    model = TrainingModel(classifier, augmenter)
+    if augmenter is not None:
+        model.build(classifier.input.shape)
     return model
 
 
