@@ -18,6 +18,15 @@ NEGATIVE = "awful terrible boring sad hated dreadful poor dull".split()
 FILLER = "the movie plot actors film story scenes was and it a with very really quite".split()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """Workers for `-n auto`: one per core, at most four. Most tests spend
+    their time tracing Keras graphs in one Python thread, so two workers on
+    two cores took the suite from 33 to 25 minutes; each worker holds TensorFlow and a
+    model or two (up to about 3 GiB), so more would trade memory for little."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def kerazoo_env(**extra):
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
