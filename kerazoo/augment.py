@@ -7,11 +7,46 @@ Two kinds, placed where they cost least:
   wrap the classifier and are never saved with it;
 * label-mixing layers (MixUp, CutMix) need the labels, so they run on whole
   batches at the end of the tf.data pipeline.
+
+One exception: when the training step is XLA-compiled, label-free layers
+that Keras cannot compile move to the tf.data pipeline too (RandAugment,
+whose rotation, shear and translation declare `supports_jit=False`). One
+such layer inside the model makes Keras compile none of it ("Model doesn't
+support `jit_compile=True`"), which on JAX means a training step run op by
+op.
 """
 
 
-def build_augmenter(augment, image_size, seed):
-    """A `keras.Sequential` of label-free augmentation, or None for none."""
+def build_augmenter(augment, image_size, seed, compiled=False):
+    """The in-model augmentation: a `keras.Sequential` of label-free layers,
+    or None for none.
+
+    Args:
+        compiled: the training step is XLA-compiled; layers Keras cannot
+            compile are left out (`pipeline_augmenter` has them).
+    """
+    import keras
+
+    layers = [layer for layer in _label_free_layers(augment, seed) if not compiled or _compiles(layer)]
+    return keras.Sequential(layers, name="augmentation") if layers else None
+
+
+def pipeline_augmenter(augment, seed, compiled):
+    """The label-free layers that run in the tf.data pipeline instead of the
+    model (those Keras cannot compile, when the step is compiled): a list,
+    applied in order. Not a `keras.Sequential`: each Keras preprocessing
+    layer switches itself to TensorFlow inside tf.data on any backend, a
+    Sequential does not."""
+    if not compiled:
+        return []
+    return [layer for layer in _label_free_layers(augment, seed) if not _compiles(layer)]
+
+
+def _compiles(layer):
+    return all(part.supports_jit for part in layer._flatten_layers(include_self=True))
+
+
+def _label_free_layers(augment, seed):
     import keras
 
     layers = []
@@ -31,9 +66,7 @@ def build_augmenter(augment, image_size, seed):
         )
     if augment.random_erasing:
         layers.append(keras.layers.RandomErasing(factor=augment.random_erasing, value_range=(0, 255), seed=seed))
-    if not layers:
-        return None
-    return keras.Sequential(layers, name="augmentation")
+    return layers
 
 
 def _pad_and_crop_layer():
@@ -108,6 +141,23 @@ def label_mixing(augment, seed):
         return apply(mixup or cutmix, images, labels)
 
     return mix
+
+
+def batch_transform(augment, seed, compiled):
+    """The tf.data function for whole training batches, or None: the layers
+    `pipeline_augmenter` moved out of a compiled model, then MixUp/CutMix
+    (mixing last, as in timm: it blends already-augmented images)."""
+    host = pipeline_augmenter(augment, seed, compiled)
+    mixing = label_mixing(augment, seed)
+    if not host:
+        return mixing
+
+    def transform(images, labels):
+        for layer in host:
+            images = layer(images, training=True)
+        return mixing(images, labels) if mixing else (images, labels)
+
+    return transform
 
 
 def describe(augment):

@@ -97,3 +97,54 @@ def test_augmentation_runs_only_in_training_and_is_not_saved(tmp_path):
     classifier.save(tmp_path / "model.keras")
     names = {layer.name for layer in keras.saving.load_model(tmp_path / "model.keras").layers}
     assert "augmentation" not in names
+
+
+def test_layers_xla_cannot_compile_move_to_the_input_pipeline_when_the_step_compiles():
+    """RandAugment's rotation, shear and translation declare supports_jit=False,
+    and one such layer in a model makes Keras compile none of it. Under a plan
+    that compiles, RandAugment runs in tf.data and the model stays compiled;
+    under one that does not, nothing moves."""
+    import dataclasses
+
+    import tensorflow as tf
+
+    from kerazoo import augment, data
+    from kerazoo.data.sources import parse_source
+    from kerazoo.devices import Accelerator, DeviceInfo
+    from kerazoo.models.training_model import training_model
+    from kerazoo.plan import make_plan
+
+    recipe = recipes.get("efficientnet_b0").override({"data.image_size": 32})
+    assert recipe.augment.randaugment_magnitude and recipe.augment.flip != "none"
+
+    def names(layers):
+        return [type(layer).__name__ for layer in getattr(layers, "layers", layers)]
+
+    def compiles(augmenter):
+        inputs = keras.Input((32, 32, 3))
+        head = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(inputs)))
+        model = training_model(head, augmenter)
+        model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+        return model.jit_compile
+
+    assert names(augment.build_augmenter(recipe.augment, 32, 0, compiled=True)) == ["RandomFlip"]
+    assert names(augment.pipeline_augmenter(recipe.augment, 0, compiled=True)) == ["RandAugment"]
+    assert compiles(augment.build_augmenter(recipe.augment, 32, 0, compiled=True))
+    # Control: all of it in the model, as when the step is not compiled.
+    assert names(augment.build_augmenter(recipe.augment, 32, 0)) == ["RandomFlip", "RandAugment"]
+    assert augment.pipeline_augmenter(recipe.augment, 0, compiled=False) == []
+    with pytest.warns(UserWarning, match="jit_compile"):
+        assert not compiles(augment.build_augmenter(recipe.augment, 32, 0))
+
+    # The training pipeline of a compiling plan (a GPU described by hand)
+    # applies it on the host and says so.
+    gpu = DeviceInfo("tensorflow", (Accelerator("GPU", "NVIDIA H100", (9, 0)),))
+    plan = dataclasses.replace(make_plan(recipe, gpu, batch_size=8), precision="float32")
+    assert plan.xla
+    datasets = data.load(parse_source("digits", recipe), recipe, plan, seed=0)
+    assert any("RandAugment in the input pipeline" in note for note in datasets.notes)
+    images, labels = next(iter(datasets.train))
+    assert images.shape == (8, 32, 32, 3) and images.dtype == tf.float32 and labels.shape == (8, 10)
+    plain = data.load(parse_source("digits", recipe), recipe, dataclasses.replace(plan, xla=False), seed=0)
+    unchanged, _ = next(iter(plain.train))
+    assert not np.allclose(images.numpy(), unchanged.numpy()), "RandAugment (magnitude 9) changed nothing"

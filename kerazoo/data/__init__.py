@@ -156,12 +156,18 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
     if recipe.task == "image":
         from kerazoo.data.image_pipeline import image_dataset
 
-        mixing = augment.label_mixing(recipe.augment, seed)
+        on_batches = augment.batch_transform(recipe.augment, seed, compiled=plan.xla)
+        moved = augment.pipeline_augmenter(recipe.augment, seed, compiled=plan.xla)
+        if moved:
+            notes.append(
+                f"{', '.join(type(layer).__name__ for layer in moved)} in the input pipeline: Keras "
+                "cannot XLA-compile it, and inside the model it would turn compilation off for the whole step"
+            )
         common = dict(image_size=recipe.data.image_size, num_classes=num_classes, batch_size=plan.global_batch_size, seed=seed, options=options)
         crop = None
         if recipe.augment.random_resized_crop_scale:
             crop = (recipe.augment.random_resized_crop_scale, recipe.augment.random_resized_crop_ratio)
-        train_ds = image_dataset(train, training=True, batch_transform=mixing, start_step=start_step, crop=crop, **common)
+        train_ds = image_dataset(train, training=True, batch_transform=on_batches, start_step=start_step, crop=crop, **common)
         val_ds = image_dataset(validation, training=False, **common)
     else:
         from kerazoo.data import tokenizer as tokenizers

@@ -40,13 +40,16 @@ def training_model(classifier, augmenter):
 def compile_for_training(classifier, recipe, plan, num_classes, steps_per_epoch, seed, phase=None):
     """The model `fit` trains, compiled as every kerazoo run compiles it.
 
-    Augmentation in front (images), then `compile_phase`. Call inside the
+    Augmentation in front (images; without the layers XLA cannot compile
+    when the plan compiles), then `compile_phase`. Call inside the
     distribution scope. The benchmark uses the same function, so a timed
     step is a training step.
     """
     from kerazoo import augment
 
-    augmenter = augment.build_augmenter(recipe.augment, recipe.data.image_size, seed) if recipe.task == "image" else None
+    augmenter = None
+    if recipe.task == "image":
+        augmenter = augment.build_augmenter(recipe.augment, recipe.data.image_size, seed, compiled=plan.xla)
     model = training_model(classifier, augmenter)
     compile_phase(model, classifier, recipe, plan, num_classes, steps_per_epoch, phase)
     return model
