@@ -29,7 +29,7 @@ import sys
 import time
 from typing import Optional
 
-from kerazoo.errors import UsageError
+from kerazoo.errors import UsageError, is_out_of_device_memory
 
 MODES = ("train", "infer")
 # A training step costs about 3x the forward pass (see kerazoo/flops.py).
@@ -170,7 +170,7 @@ def run_benchmark(
         try:
             durations = _time_steps(model, feed, mode, 1 + warmup_steps + steps + trace_steps, trace)
         except Exception as error:  # noqa: BLE001 - only out-of-memory is re-raised as ours
-            if _is_out_of_memory(error):
+            if is_out_of_device_memory(error):
                 raise UsageError(
                     f"Out of device memory at batch size {plan.global_batch_size} ({type(error).__name__}). "
                     f"Try --batch-size {max(1, plan.global_batch_size // 2)}."
@@ -494,8 +494,3 @@ def _describe_device(info):
         more = len(info.accelerators) - 1
         return first + (f" (1 of {more + 1}; the benchmark uses one)" if more else "")
     return f"CPU ({info.cpu_count} cores)"
-
-
-def _is_out_of_memory(error):
-    text = f"{type(error).__name__} {error}"
-    return any(marker in text for marker in ("RESOURCE_EXHAUSTED", "ResourceExhausted", "OutOfMemory", "out of memory"))

@@ -45,6 +45,14 @@ class Interrupted(KerazooError):
     exit_code = EXIT_INTERRUPTED
 
 
+def is_out_of_device_memory(error):
+    """Whether `error` is a device running out of memory, on any backend:
+    TensorFlow's `ResourceExhaustedError`, JAX/XLA's `RESOURCE_EXHAUSTED`
+    runtime error, torch's `OutOfMemoryError`."""
+    text = f"{type(error).__name__} {error}"
+    return any(marker in text for marker in ("RESOURCE_EXHAUSTED", "ResourceExhausted", "OutOfMemory", "out of memory"))
+
+
 def closest(name, choices):
     """Return the choice closest to `name`, or None when nothing is close."""
     matches = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)

@@ -17,7 +17,7 @@ from kerazoo import devices as devices_module
 from kerazoo import rundir, tasks
 from kerazoo.backup import BackupStore
 from kerazoo.data import read_examples
-from kerazoo.errors import Interrupted, TrainingDiverged, UsageError
+from kerazoo.errors import Interrupted, TrainingDiverged, UsageError, is_out_of_device_memory
 from kerazoo.plan import make_plan
 from kerazoo.run import Run, load_run
 from kerazoo.runlog import RunLog
@@ -268,14 +268,14 @@ def _run(recipe, source, examples, plan, info, directory, writer, seed, log, req
         raise Interrupted(
             f"Stopped at once (second Ctrl-C); the last backup stands. 'kerazoo resume {directory.path}' continues from it."
         ) from None
-    except _out_of_memory_errors() as error:
-        if plan.is_chief:
-            directory.set_status(rundir.FAILED, reason="out of memory")
-        raise UsageError(
-            f"Out of device memory at {plan.per_replica_batch_size} examples per replica "
-            f"({type(error).__name__}). Try --batch-size {max(1, plan.per_replica_batch_size // 2)}."
-        ) from None
     except BaseException as error:
+        if is_out_of_device_memory(error):
+            if plan.is_chief:
+                directory.set_status(rundir.FAILED, reason="out of memory")
+            raise UsageError(
+                f"Out of device memory at {plan.per_replica_batch_size} examples per replica "
+                f"({type(error).__name__}). Try --batch-size {max(1, plan.per_replica_batch_size // 2)}."
+            ) from None
         if plan.is_chief:
             directory.set_status(rundir.FAILED, reason=type(error).__name__, message=str(error)[:500])
         raise
@@ -480,12 +480,3 @@ def _save_model(classifier, directory):
     partial = directory / f".partial-{os.getpid()}.keras"
     classifier.save(partial)
     os.replace(partial, directory / rundir.MODEL_FILE)
-
-
-def _out_of_memory_errors():
-    try:
-        import tensorflow as tf
-
-        return (tf.errors.ResourceExhaustedError,)
-    except ImportError:
-        return ()

@@ -138,6 +138,17 @@ def test_divergence_exits_4_and_keeps_the_last_good_backup(tmp_path):
     assert [e["epoch"] for e in read_json(run_dir / "history.json")] == [1]  # the NaN epoch is not recorded
 
 
+def test_out_of_device_memory_names_the_batch_and_a_smaller_one(tmp_path):
+    """XLA's out-of-memory error (what JAX raises on a GPU) mid-run: exit 2
+    with the per-replica batch that failed and half of it, no traceback."""
+    run_dir = tmp_path / "run"
+    result = run_kerazoo(*ARGS, "--run-dir", run_dir, env=kerazoo_env(KERAZOO_CRASH_AT="oom:3"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Out of device memory at 8 examples per replica (RuntimeError). Try --batch-size 4." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert read_json(run_dir / "status.json")["reason"] == "out of memory"
+
+
 def test_changed_recipe_is_refused_and_restart_starts_over(tmp_path):
     run_dir = tmp_path / "run"
     crash(run_dir, "step:5")

@@ -52,6 +52,7 @@ class Backup(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         faults.maybe_crash("step")
+        faults.maybe_run_out_of_memory()
         p = self.progress
         if p.step_in_epoch >= p.steps_per_epoch:
             # The epoch's last step: validation and the epoch-end backup come

@@ -19,16 +19,13 @@ def distil_bert(*, vocabulary_size, sequence_length, num_layers, num_heads, hidd
             backbone configuration and weights replace the sizes above.
         dropout: dropout inside the encoder.
     """
-    import keras
     import keras_hub
 
-    from kerazoo.models.keras_hub_text import configured_backbone, token_inputs
+    from kerazoo.models.keras_hub_text import first_token_features
 
-    backbone = configured_backbone(
-        keras_hub.models.DistilBertBackbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-        num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
-        dropout=dropout, pretrained=pretrained,
+    return first_token_features(
+        keras_hub.models.DistilBertBackbone, "distil_bert_features",
+        vocabulary_size=vocabulary_size, sequence_length=sequence_length, num_layers=num_layers,
+        num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim, dropout=dropout,
+        pretrained=pretrained,
     )
-    inputs = token_inputs(sequence_length, ("token_ids", "padding_mask"))
-    sequence = backbone(inputs)
-    return keras.Model(inputs, sequence[:, backbone.cls_token_index, :], name="distil_bert_features")

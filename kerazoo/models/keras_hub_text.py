@@ -35,3 +35,19 @@ def token_inputs(sequence_length, names):
     import keras
 
     return {name: keras.Input(shape=(sequence_length,), dtype="int32", name=name) for name in names}
+
+
+def first_token_features(backbone_class, name, *, vocabulary_size, sequence_length, num_layers, num_heads,
+                         hidden_dim, intermediate_dim, dropout=0.1, pretrained=None):
+    """Feature extractor: {token_ids, padding_mask} -> the last layer at the
+    first position (the [CLS] / `<s>` token), for encoders without segment
+    embeddings or a pooler (DistilBERT, RoBERTa)."""
+    import keras
+
+    backbone = configured_backbone(
+        backbone_class, vocabulary_size=vocabulary_size, sequence_length=sequence_length, num_layers=num_layers,
+        num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim, dropout=dropout,
+        pretrained=pretrained,
+    )
+    inputs = token_inputs(sequence_length, ("token_ids", "padding_mask"))
+    return keras.Model(inputs, backbone(inputs)[:, 0, :], name=name)

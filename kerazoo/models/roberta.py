@@ -20,16 +20,13 @@ def roberta(*, vocabulary_size, sequence_length, num_layers, num_heads, hidden_d
             backbone configuration and weights replace the sizes above.
         dropout: dropout inside the encoder.
     """
-    import keras
     import keras_hub
 
-    from kerazoo.models.keras_hub_text import configured_backbone, token_inputs
+    from kerazoo.models.keras_hub_text import first_token_features
 
-    backbone = configured_backbone(
-        keras_hub.models.RobertaBackbone, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-        num_layers=num_layers, num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim,
-        dropout=dropout, pretrained=pretrained,
+    return first_token_features(
+        keras_hub.models.RobertaBackbone, "roberta_features",
+        vocabulary_size=vocabulary_size, sequence_length=sequence_length, num_layers=num_layers,
+        num_heads=num_heads, hidden_dim=hidden_dim, intermediate_dim=intermediate_dim, dropout=dropout,
+        pretrained=pretrained,
     )
-    inputs = token_inputs(sequence_length, ("token_ids", "padding_mask"))
-    sequence = backbone(inputs)
-    return keras.Model(inputs, sequence[:, backbone.start_token_index, :], name="roberta_features")
