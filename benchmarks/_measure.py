@@ -115,3 +115,11 @@ def describe(values, unit="s", scale=1.0, digits=3):
     unit = f" {unit}" if unit else ""
     return (f"{fmt.format(figures['median'] * scale)}{unit} "
             f"({fmt.format(figures['min'] * scale)} - {fmt.format(figures['max'] * scale)}, {figures['repeats']} repeats)")
+
+
+def write_figures(path, args, **figures):
+    """Write a script's figures as JSON, with the machine and the arguments."""
+    import json
+    import pathlib
+
+    pathlib.Path(path).write_text(json.dumps({"machine": machine(), "arguments": vars(args), **figures}, indent=2))

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import describe, machine, paired_ratios  # noqa: E402
+from _measure import describe, machine, paired_ratios, write_figures  # noqa: E402
 
 
 def main():
@@ -57,10 +57,7 @@ def main():
     ratios = paired_ratios(throughput["B"], throughput["A"])
     print(f"  B / A: {describe(ratios, '', 1, 3)} per repeat")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps({
-            "machine": machine(), "arguments": vars(args), "examples_per_second": throughput,
-            "ratios_b_over_a": ratios, "runs": runs,
-        }, indent=2))
+        write_figures(args.json, args, examples_per_second=throughput, ratios_b_over_a=ratios, runs=runs)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ KERAS_BACKEND chooses the backend as usual.
 
 import argparse
 import contextlib
-import json
 import math
 import pathlib
 import statistics
@@ -36,7 +35,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import describe, machine, paired_ratios, steady_state_clock  # noqa: E402
+from _measure import describe, machine, paired_ratios, steady_state_clock, write_figures  # noqa: E402
 from overhead import clock_in_fit  # noqa: E402
 
 NAIVE = "naive script"
@@ -203,9 +202,7 @@ def report(args, figures, train_count):
                 line += f"   vs naive {describe(ratios, '', 1, 3)}"
             print(line)
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps({
-            "machine": machine(), "backend": keras.config.backend(), "arguments": vars(args), "figures": figures,
-        }, indent=2))
+        write_figures(args.json, args, backend=keras.config.backend(), figures=figures)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,13 @@ KERAS_BACKEND chooses the backend as usual.
 
 import argparse
 import contextlib
-import json
 import pathlib
 import statistics
 import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import describe, machine, paired_ratios, steady_state_clock, summary  # noqa: E402
+from _measure import describe, machine, paired_ratios, steady_state_clock, summary, write_figures  # noqa: E402
 
 TARGET = 1.05
 
@@ -166,9 +165,7 @@ def report(args, steps, epochs):
     verdict = "meets" if statistics.median(figures["steady-state step time"]["paired_ratios"]) <= TARGET else "MISSES"
     print(f"step-time target (kerazoo / plain <= {TARGET:.2f}): {verdict}")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps({
-            "machine": machine(), "backend": keras.config.backend(), "arguments": vars(args), "figures": figures,
-        }, indent=2))
+        write_figures(args.json, args, backend=keras.config.backend(), figures=figures)
 
 
 if __name__ == "__main__":

@@ -143,17 +143,16 @@ def label_mixing(augment, seed):
     return mix
 
 
-def batch_transform(augment, seed, compiled):
-    """The tf.data function for whole training batches, or None: the layers
-    `pipeline_augmenter` moved out of a compiled model, then MixUp/CutMix
-    (mixing last, as in timm: it blends already-augmented images)."""
-    host = pipeline_augmenter(augment, seed, compiled)
-    mixing = label_mixing(augment, seed)
-    if not host:
+def batch_transform(host_layers, mixing):
+    """The tf.data function for whole training batches, or None: the
+    `host_layers` that `pipeline_augmenter` moved out of a compiled model,
+    then `mixing` from `label_mixing` (last, as in timm: it blends
+    already-augmented images)."""
+    if not host_layers:
         return mixing
 
     def transform(images, labels):
-        for layer in host:
+        for layer in host_layers:
             images = layer(images, training=True)
         return mixing(images, labels) if mixing else (images, labels)
 

@@ -15,32 +15,31 @@ import signal
 _counts = {}
 
 
-def maybe_crash(point):
+def _reached(point):
+    """True the n-th time `point` is reached when `KERAZOO_CRASH_AT=<point>:<n>`
+    names it (n defaults to 1)."""
     target = os.environ.get("KERAZOO_CRASH_AT")
     if not target:
-        return
+        return False
     name, _, count = target.partition(":")
     if name != point:
-        return
+        return False
     _counts[point] = _counts.get(point, 0) + 1
-    if _counts[point] == int(count or 1):
+    return _counts[point] == int(count or 1)
+
+
+def maybe_crash(point):
+    if _reached(point):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def maybe_run_out_of_memory():
     """Raise XLA's out-of-memory error when `KERAZOO_CRASH_AT=oom:<n>` says so."""
-    target = os.environ.get("KERAZOO_CRASH_AT", "")
-    if target.startswith("oom:"):
-        _counts["oom"] = _counts.get("oom", 0) + 1
-        if _counts["oom"] == int(target.split(":")[1]):
-            # JAX's XlaRuntimeError is a RuntimeError with this message.
-            raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 2147483648 bytes.")
+    if _reached("oom"):
+        # JAX's XlaRuntimeError is a RuntimeError with this message.
+        raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 2147483648 bytes.")
 
 
 def maybe_poison(loss):
     """The step's loss, or NaN when `KERAZOO_CRASH_AT=nan_loss:<n>` says so."""
-    if os.environ.get("KERAZOO_CRASH_AT", "").startswith("nan_loss:"):
-        _counts["nan_loss"] = _counts.get("nan_loss", 0) + 1
-        if _counts["nan_loss"] == int(os.environ["KERAZOO_CRASH_AT"].split(":")[1]):
-            return float("nan")
-    return loss
+    return float("nan") if _reached("nan_loss") else loss

@@ -156,8 +156,8 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
     if recipe.task == "image":
         from kerazoo.data.image_pipeline import image_dataset
 
-        on_batches = augment.batch_transform(recipe.augment, seed, compiled=plan.xla)
         moved = augment.pipeline_augmenter(recipe.augment, seed, compiled=plan.xla)
+        on_batches = augment.batch_transform(moved, augment.label_mixing(recipe.augment, seed))
         if moved:
             notes.append(
                 f"{', '.join(type(layer).__name__ for layer in moved)} in the input pipeline: Keras "

@@ -11,12 +11,12 @@
 Texts are labelled 0 so the shared split and order code applies unchanged.
 """
 
-import csv
 import pathlib
 
 import numpy as np
 
 from kerazoo.data import problems
+from kerazoo.data.csv_text import read_rows
 from kerazoo.data.examples import Examples, fingerprint_files, stratified_split
 from kerazoo.data.sources import TEXT_SUFFIXES, split_folders
 from kerazoo.errors import DataError, UsageError
@@ -96,14 +96,8 @@ def read_lines(paths, skip_corrupt=False, log=None):
 
 def read_csv_texts(path, skip_corrupt=False, log=None):
     """The non-empty values of a CSV file's `text` column."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            rows = list(enumerate(reader, start=2))
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path} is not UTF-8 text ({error}). Save it as UTF-8.") from None
-    header = [name.strip().lower() for name in header or []]
+    header, rows = read_rows(path)
+    header = header or []
     if "text" not in header:
         raise DataError(
             f"CSV file '{path}' has columns {header} but a language model needs a 'text' column. The first "
@@ -112,8 +106,6 @@ def read_csv_texts(path, skip_corrupt=False, log=None):
     column = header.index("text")
     texts, bad = [], []
     for line, row in rows:
-        if not row:
-            continue
         if len(row) != len(header):
             bad.append(f"line {line}: {len(row)} field(s), expected {len(header)}")
             continue

@@ -11,6 +11,19 @@ from kerazoo.errors import DataError, UsageError
 REQUIRED = ("text", "label")
 
 
+def read_rows(path):
+    """A CSV file's header, stripped and lower-cased (None when the file is
+    empty), and its non-blank rows as (line number, fields)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            rows = [(line, row) for line, row in enumerate(reader, start=2) if row]
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path} is not UTF-8 text ({error}). Save it as UTF-8.") from None
+    return (None if header is None else [name.strip().lower() for name in header]), rows
+
+
 def read_csv(path, class_names=None, skip_corrupt=False, log=None):
     """Read `text,label` rows.
 
@@ -18,16 +31,9 @@ def read_csv(path, class_names=None, skip_corrupt=False, log=None):
         (Examples of texts, class names). Labels are sorted class names
         (numerically when they are all integers).
     """
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            rows = list(enumerate(reader, start=2))
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path} is not UTF-8 text ({error}). Save it as UTF-8.") from None
+    header, rows = read_rows(path)
     if header is None:
         raise DataError(f"CSV file '{path}' is empty. It needs a 'text,label' header and one row per example.")
-    header = [name.strip().lower() for name in header]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise DataError(
@@ -37,8 +43,6 @@ def read_csv(path, class_names=None, skip_corrupt=False, log=None):
     text_col, label_col = header.index("text"), header.index("label")
     texts, raw_labels, bad = [], [], []
     for line, row in rows:
-        if not row:
-            continue  # blank line
         if len(row) != len(header):
             bad.append(f"line {line}: {len(row)} field(s), expected {len(header)}")
             continue
