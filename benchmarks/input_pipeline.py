@@ -1,14 +1,18 @@
 """Input pipelines: kerazoo's against Keras's own and against the limit.
 
-Images: a generated folder of JPEGs at 224 px, read in batches of 32 by
+Images, in batches of 32 at 224 px, from two generated folders of JPEGs:
+JPEGs already at 224 px (the issue's case: no resize is needed), and
+photo-like JPEGs of mixed sizes (256-512 px a side, so every one is
+resized). Read by
 
 * kerazoo's training pipeline (`kerazoo.data.image_pipeline.image_dataset`
-  on `Examples` of files: seeded order, parallel decode and antialiased
-  resize, batching, one-hot labels, prefetch);
+  on `Examples` of files: seeded order, parallel decode, antialiased resize
+  where the size differs, batching, one-hot labels, prefetch);
 * `keras.utils.image_dataset_from_directory` with default settings (only
   the output size set to 224; its resize is not antialiased, so cheaper);
-* the limit: decode and the same resize only, parallel on all cores
-  (`tf.data` map with AUTOTUNE, then batch).
+* the limit: `decode_jpeg` and, where the size differs, the same
+  antialiased resize, nothing else, parallel on all cores (`tf.data` map
+  with AUTOTUNE, then batch).
 
 Target: kerazoo within 10% of the limit. The page cache is warmed first,
 so the disk is out of the figures.
@@ -16,8 +20,8 @@ so the disk is out of the figures.
 Text: synthetic sentences of about 100 words, tokenized to 128 WordPiece
 ids with segment ids and padding mask by
 
-* kerazoo's training pipeline (`text_pipeline.text_dataset`: whole batches
-  tokenized in parallel);
+* kerazoo's training pipeline (`text_pipeline.text_dataset`: seeded order,
+  texts gathered by index, whole batches tokenized in parallel);
 * a plain tf.data baseline mapping the same keras-hub preprocessor over
   single examples, then batching (the per-example `map` of most tutorials);
 * the limit: the WordPiece tokenizer alone on whole batches, parallel.
@@ -25,7 +29,7 @@ ids with segment ids and padding mask by
 Every candidate starts a fresh iterator, skips 3 warm-up batches and times
 the next `--batches`; candidates are interleaved and repeated. Run:
 
-    python benchmarks/input_pipeline.py [--repeats 5] [--images 1280] [--json out.json]
+    python benchmarks/input_pipeline.py [--repeats 5] [--images 1280] [--skip-images] [--skip-text] [--json out.json]
 """
 
 import argparse
@@ -50,8 +54,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--images", type=int, default=1280, help="JPEGs to generate (4 classes)")
-    parser.add_argument("--batches", type=int, default=25, help="timed batches per candidate and repeat")
+    parser.add_argument("--batches", type=int, default=25, help="timed image batches per candidate and repeat")
+    parser.add_argument("--text-batches", type=int, default=300,
+                        help="timed text batches per candidate and repeat (a text batch takes about 1 ms)")
     parser.add_argument("--texts", type=int, default=4096)
+    parser.add_argument("--skip-images", action="store_true")
     parser.add_argument("--skip-text", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -59,35 +66,41 @@ def main():
         parser.error(f"--images must be at least (--batches + {WARMUP_BATCHES}) x {BATCH}")
 
     results = {"machine": machine(), "arguments": vars(args)}
-    with tempfile.TemporaryDirectory() as root:
-        folder = pathlib.Path(root) / "jpegs"
-        paths, labels = write_jpegs(folder, args.images)
-        warm_page_cache(paths)
-        results["images"] = measure(image_candidates(folder, paths, labels), args, "images")
-    report("images (224 px JPEG -> 224 px)", results["images"], "kerazoo image_dataset", "limit: decode+resize, all cores")
+    image_sets = {"images": ("224 px JPEG -> 224 px", False), "mixed_size_images": ("256-512 px JPEG -> 224 px", True)}
+    for key, (title, mixed_sizes) in image_sets.items():
+        if args.skip_images:
+            break
+        with tempfile.TemporaryDirectory() as root:
+            folder = pathlib.Path(root) / "jpegs"
+            paths, labels = write_jpegs(folder, args.images, mixed_sizes)
+            warm_page_cache(paths)
+            results[key] = measure(image_candidates(folder, paths, labels), args.repeats, args.batches, "images")
+        report(f"{key} ({title})", results[key], "kerazoo image_dataset", "limit: decode+resize, all cores")
     if not args.skip_text:
-        results["texts"] = measure(text_candidates(args.texts), args, "texts")
+        results["texts"] = measure(text_candidates(args.texts), args.repeats, args.text_batches, "texts")
         report(f"texts (-> {SEQUENCE_LENGTH} WordPiece ids)", results["texts"], "kerazoo text_dataset",
                "limit: tokenizer only, batched")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
 
 
-def write_jpegs(folder, count, classes=4):
+def write_jpegs(folder, count, mixed_sizes, classes=4):
     """Smooth gradients with noise and a few shapes: compresses like a photo
-    (about 10-20 KB at quality 90), not like pure noise."""
+    (about 10-20 KB at quality 90 and 224 px), not like pure noise. Either
+    all 224 x 224 or, with `mixed_sizes`, each side drawn from 256-512 px."""
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:IMAGE_SIZE, :IMAGE_SIZE].astype("float32") / IMAGE_SIZE
     paths, labels = [], []
     for index in range(count):
         label = index % classes
+        height, width = rng.integers(256, 513, size=2) if mixed_sizes else (IMAGE_SIZE, IMAGE_SIZE)
+        yy, xx = np.mgrid[:height, :width].astype("float32") / max(height, width)
         phase = rng.uniform(0, 6.28, size=3)
         image = np.stack([127 + 100 * np.sin(4 * xx + 3 * yy * (c + 1) + phase[c]) for c in range(3)], axis=-1)
         image += rng.normal(0, 12, size=image.shape)
-        top, left = rng.integers(0, IMAGE_SIZE - 60, size=2)
+        top, left = rng.integers(0, min(height, width) - 60, size=2)
         image[top:top + 60, left:left + 60, label % 3] = 240
         path = folder / f"class_{label}" / f"{index:05d}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +125,14 @@ def image_candidates(folder, paths, labels):
 
     def decode_and_resize(path):
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
-        return tf.image.resize(image, (IMAGE_SIZE, IMAGE_SIZE), method="bilinear", antialias=True)
+        shape = tf.shape(image)
+        # An image already at the size needs no resize (kerazoo skips it too).
+        same = tf.logical_and(tf.equal(shape[0], IMAGE_SIZE), tf.equal(shape[1], IMAGE_SIZE))
+        return tf.cond(
+            same,
+            lambda: tf.cast(image, tf.float32),
+            lambda: tf.image.resize(image, (IMAGE_SIZE, IMAGE_SIZE), method="bilinear", antialias=True),
+        )
 
     def limit():
         dataset = tf.data.Dataset.from_tensor_slices(paths).map(decode_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
@@ -163,13 +183,13 @@ def text_candidates(count):
     }
 
 
-def measure(candidates, args, unit):
+def measure(candidates, repeats, batches, unit):
     """{name: [examples/s per repeat]}, interleaved."""
     throughput = {name: [] for name in candidates}
-    for index in range(args.repeats):
+    for index in range(repeats):
         for name, make in candidates.items():
-            seconds = time_batches(make(), args.batches)
-            throughput[name].append(args.batches * BATCH / seconds)
+            seconds = time_batches(make(), batches)
+            throughput[name].append(batches * BATCH / seconds)
             print(f"repeat {index + 1}: {name:<38} {throughput[name][-1]:8.1f} {unit}/s", flush=True)
     return throughput
 

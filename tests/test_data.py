@@ -1,6 +1,7 @@
 """Data sources: what `--data` accepts, the messages for what it does not,
 and the pipelines' shapes and contents."""
 
+import itertools
 import os
 
 import numpy as np
@@ -177,3 +178,64 @@ def test_synthetic_text_and_images_have_the_recipe_shape():
     assert len(train) == 64 and len(validation) == 16 and len(classes) == 2
     train, _, classes, _, _ = read_examples(parse_source("synthetic", IMAGE), IMAGE, seed=0, global_batch_size=4)
     assert train.inputs.shape == (32, 32, 32, 3) and len(classes) == 10
+
+
+@pytest.mark.parametrize("in_graph", [True, False], ids=["texts-in-graph", "texts-looked-up-in-python"])
+def test_text_training_pipeline_follows_the_seeded_order_and_resumes(monkeypatch, in_graph):
+    """Texts are gathered by index from a table (or, for corpora too big for
+    the graph, looked up in Python): either way batch k holds exactly the
+    texts `order.batch_indices` names, across passes and after a resume."""
+    from kerazoo.data import text_pipeline, tokenizer
+    from kerazoo.data.order import batch_indices
+
+    if not in_graph:
+        monkeypatch.setattr(text_pipeline, "IN_GRAPH_TEXT_BYTES", 0)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+    texts = [" ".join(words[:index + 1]) for index in range(10)]  # text i has i + 1 words
+    examples = Examples(texts, np.arange(10, dtype=np.int32) % 3, "texts")
+    preprocessor = tokenizer.make_preprocessor([*tokenizer.RESERVED_TOKENS, *words], 16, True)
+    common = dict(preprocessor=preprocessor, num_classes=3, batch_size=4, training=True, seed=5)
+    steps = 70  # more than one generator call (64 batches) and many passes of 2 batches
+    assert _batch_size_keras_can_shard(text_pipeline.text_dataset(examples, **common)) == 4
+    run = list(text_pipeline.text_dataset(examples, **common).take(steps))
+    expected = list(itertools.islice(batch_indices(10, 4, 5), steps))
+    for (inputs, labels), indices in zip(run, expected):
+        assert inputs["token_ids"].shape == (4, 16)
+        # [CLS] + one token per word + [SEP]
+        np.testing.assert_array_equal(inputs["padding_mask"].numpy().sum(axis=1), indices + 3)
+        np.testing.assert_array_equal(labels.numpy().argmax(axis=1), indices % 3)
+    resumed = list(text_pipeline.text_dataset(examples, start_step=65, **common).take(3))
+    for got, want in zip(resumed, run[65:68]):
+        np.testing.assert_array_equal(got[0]["token_ids"], want[0]["token_ids"])
+    language_model = text_pipeline.language_model_dataset(
+        examples, preprocessor=preprocessor, batch_size=4, training=True, seed=5, start_step=3,
+    )
+    inputs, targets, weights = next(iter(language_model))
+    np.testing.assert_array_equal(weights.numpy().sum(axis=1), expected[3] + 2)  # words + [SEP] predicted
+
+
+def test_text_evaluation_pipeline_keeps_every_text_in_order():
+    from kerazoo.data import text_pipeline, tokenizer
+
+    texts = ["one", "one two", "one two three", "one two three four", "one two three four five"]
+    examples = Examples(texts, np.array([0, 1, 0, 1, 0], np.int32), "texts")
+    preprocessor = tokenizer.make_preprocessor([*tokenizer.RESERVED_TOKENS, *texts[-1].split()], 8, True)
+    dataset = text_pipeline.text_dataset(
+        examples, preprocessor=preprocessor, num_classes=2, batch_size=2, training=False, seed=0,
+    )
+    assert _batch_size_keras_can_shard(dataset) == 2
+    batches = list(dataset)
+    assert [len(labels) for _, labels in batches] == [2, 2, 1]  # the last batch is partial, nothing dropped
+    assert _batch_size_keras_can_shard(text_pipeline.language_model_dataset(
+        examples, preprocessor=preprocessor, batch_size=2, training=False, seed=0,
+    )) == 2
+    masks = np.concatenate([inputs["padding_mask"].numpy() for inputs, _ in batches])
+    np.testing.assert_array_equal(masks.sum(axis=1), [3, 4, 5, 6, 7])
+
+
+def _batch_size_keras_can_shard(dataset):
+    """What Keras's multi-process sharding (`distribute_tf_dataset`) reads:
+    -1 when a transformation after the last `batch` hides the batch size."""
+    from tensorflow.python.data.experimental.ops.distribute import compute_batch_size
+
+    return int(compute_batch_size(dataset))

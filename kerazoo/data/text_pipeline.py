@@ -1,7 +1,14 @@
 """tf.data pipelines for text: a deterministic, resumable order; whole
 batches of raw strings tokenized in parallel on the host; static shapes;
 prefetch. `text_dataset` feeds classifiers, `language_model_dataset` causal
-language models (next-token targets, padding weighted out of the loss)."""
+language models (next-token targets, padding weighted out of the loss).
+
+The training order comes from Python (`order.batch_indices`), the texts
+from an in-graph table: only indices cross from Python, many batches per
+call, so tokenization runs in parallel without waiting on the GIL. Handing
+over each batch's strings from Python kept the pipeline at about 0.7 of the
+tokenizer's own speed (docs/performance.md).
+"""
 
 import numpy as np
 import tensorflow as tf
@@ -10,6 +17,13 @@ from kerazoo.data.image_pipeline import _visible_batches
 from kerazoo.data.order import batch_indices
 
 AUTOTUNE = tf.data.AUTOTUNE
+# Index batches handed over per call to Python.
+BATCHES_PER_CALL = 64
+# Corpora up to this size (UTF-8 bytes) live in the graph as one string
+# tensor; above it they are looked up in Python per batch, slower but clear
+# of the 2 GB limit on a serialized graph (tf.data serializes its graph to
+# optimize it).
+IN_GRAPH_TEXT_BYTES = 256 * 2**20
 
 
 def text_dataset(examples, *, preprocessor, num_classes, batch_size, training, seed, start_step=0, options=None):
@@ -18,7 +32,6 @@ def text_dataset(examples, *, preprocessor, num_classes, batch_size, training, s
     Yields:
         ({token_ids, segment_ids, padding_mask}, float32 one-hot labels).
     """
-    texts = np.asarray(examples.inputs, dtype=object)
     labels = examples.labels
 
     def tokenize(text, label, shape):
@@ -29,21 +42,19 @@ def text_dataset(examples, *, preprocessor, num_classes, batch_size, training, s
         return tokens, tf.one_hot(tf.cast(label, tf.int32), num_classes, dtype=tf.float32)
 
     length = preprocessor.sequence_length
+    # Whole batches are tokenized at once: far faster than one by one.
     if training:
-
-        def batches():
-            for indices in batch_indices(len(examples), batch_size, seed, start_step):
-                yield texts[indices].astype(str), labels[indices]
-
-        signature = (tf.TensorSpec((batch_size,), tf.string), tf.TensorSpec((batch_size,), tf.int32))
-        dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-        dataset = _visible_batches(dataset, batch_size)
-        # Whole batches are tokenized at once: far faster than one by one.
-        dataset = dataset.map(lambda t, y: tokenize(t, y, [batch_size, length]), num_parallel_calls=AUTOTUNE)
+        lookup = _text_lookup(examples.inputs, batch_size)
+        label_table = tf.constant(labels)
+        dataset = _index_batches(len(examples), batch_size, seed, start_step).map(
+            lambda indices: tokenize(lookup(indices), tf.gather(label_table, indices), [batch_size, length]),
+            num_parallel_calls=AUTOTUNE,
+        )
     else:
-        dataset = tf.data.Dataset.from_tensor_slices((list(examples.inputs), labels))
-        dataset = dataset.map(lambda t, y: tokenize(t, y, [length]), num_parallel_calls=AUTOTUNE)
-        dataset = dataset.batch(batch_size)
+        dataset = _in_order_batches(
+            tf.data.Dataset.from_tensor_slices((list(examples.inputs), labels)),
+            lambda t, y: tokenize(t, y, [None, length]), batch_size,
+        )
     if options is not None:
         dataset = dataset.with_options(options)
     return dataset.prefetch(AUTOTUNE)
@@ -63,7 +74,6 @@ def language_model_dataset(examples, *, preprocessor, batch_size, training, seed
         int32 next-token ids (batch, sequence_length),
         float32 sample weights (batch, sequence_length)).
     """
-    texts = np.asarray(examples.inputs, dtype=object)
     packed_length = preprocessor.sequence_length
 
     def shift(text, shape):
@@ -74,19 +84,51 @@ def language_model_dataset(examples, *, preprocessor, batch_size, training, seed
         return inputs, tokens[..., 1:], tf.cast(mask[..., 1:], tf.float32)
 
     if training:
-
-        def batches():
-            for indices in batch_indices(len(examples), batch_size, seed, start_step):
-                yield texts[indices].astype(str)
-
-        signature = tf.TensorSpec((batch_size,), tf.string)
-        dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-        dataset = _visible_batches(dataset, batch_size)
-        dataset = dataset.map(lambda text: shift(text, [batch_size]), num_parallel_calls=AUTOTUNE)
+        lookup = _text_lookup(examples.inputs, batch_size)
+        dataset = _index_batches(len(examples), batch_size, seed, start_step).map(
+            lambda indices: shift(lookup(indices), [batch_size]), num_parallel_calls=AUTOTUNE
+        )
     else:
-        dataset = tf.data.Dataset.from_tensor_slices(list(examples.inputs))
-        dataset = dataset.map(lambda text: shift(text, []), num_parallel_calls=AUTOTUNE)
-        dataset = dataset.batch(batch_size)
+        dataset = _in_order_batches(
+            tf.data.Dataset.from_tensor_slices(list(examples.inputs)), lambda text: shift(text, [None]), batch_size
+        )
     if options is not None:
         dataset = dataset.with_options(options)
     return dataset.prefetch(AUTOTUNE)
+
+
+def _index_batches(num_examples, batch_size, seed, start_step):
+    """The training order (`order.batch_indices`) as a dataset of int64
+    index batches of `batch_size`."""
+
+    def chunks():
+        stream = batch_indices(num_examples, batch_size, seed, start_step)
+        while True:
+            yield np.concatenate([next(stream) for _ in range(BATCHES_PER_CALL)])
+
+    dataset = tf.data.Dataset.from_generator(chunks, output_signature=tf.TensorSpec((None,), tf.int64))
+    return _visible_batches(dataset, batch_size)
+
+
+def _in_order_batches(dataset, transform, batch_size):
+    """Every example once, in order, the last batch partial; `transform`
+    runs on whole batches. Re-batched after it because Keras's multi-process
+    sharding reads the batch size from the last `batch` op, and a map after
+    it hides it."""
+    dataset = dataset.batch(batch_size).map(transform, num_parallel_calls=AUTOTUNE)
+    return dataset.unbatch().batch(batch_size)
+
+
+def _text_lookup(texts, batch_size):
+    """A function from a batch of indices to that batch's texts (tf.string)."""
+    texts = list(texts)
+    if sum(len(text.encode("utf-8")) for text in texts) <= IN_GRAPH_TEXT_BYTES:
+        table = tf.constant(texts, dtype=tf.string)
+        return lambda indices: tf.gather(table, indices)
+    array = np.asarray(texts, dtype=object)
+
+    def lookup(indices):
+        strings = tf.numpy_function(lambda i: array[i].astype(bytes), [indices], tf.string, stateful=False)
+        return tf.ensure_shape(strings, [batch_size])
+
+    return lookup
