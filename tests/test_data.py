@@ -190,7 +190,7 @@ def test_text_training_pipeline_follows_the_seeded_order_and_resumes(monkeypatch
 
     if not in_graph:
         monkeypatch.setattr(text_pipeline, "IN_GRAPH_TEXT_BYTES", 0)
-    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+    words = ["alpha", "beta", "γαμμα", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]  # not only ASCII
     texts = [" ".join(words[:index + 1]) for index in range(10)]  # text i has i + 1 words
     examples = Examples(texts, np.arange(10, dtype=np.int32) % 3, "texts")
     preprocessor = tokenizer.make_preprocessor([*tokenizer.RESERVED_TOKENS, *words], 16, True)

@@ -125,10 +125,10 @@ def _text_lookup(texts, batch_size):
     if sum(len(text.encode("utf-8")) for text in texts) <= IN_GRAPH_TEXT_BYTES:
         table = tf.constant(texts, dtype=tf.string)
         return lambda indices: tf.gather(table, indices)
-    array = np.asarray(texts, dtype=object)
+    encoded = np.asarray([text.encode("utf-8") for text in texts], dtype=object)
 
     def lookup(indices):
-        strings = tf.numpy_function(lambda i: array[i].astype(bytes), [indices], tf.string, stateful=False)
+        strings = tf.numpy_function(lambda i: encoded[i], [indices], tf.string, stateful=False)
         return tf.ensure_shape(strings, [batch_size])
 
     return lookup
