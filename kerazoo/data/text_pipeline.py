@@ -114,9 +114,12 @@ def _in_order_batches(dataset, transform, batch_size):
     """Every example once, in order, the last batch partial; `transform`
     runs on whole batches. Re-batched after it because Keras's multi-process
     sharding reads the batch size from the last `batch` op, and a map after
-    it hides it."""
+    it hides it; the number of batches is restated because `unbatch` loses
+    it, and Keras warns "Your input ran out of data" at the end of a
+    validation set of unknown length."""
+    batches = -(-int(dataset.cardinality()) // batch_size)
     dataset = dataset.batch(batch_size).map(transform, num_parallel_calls=AUTOTUNE)
-    return dataset.unbatch().batch(batch_size)
+    return dataset.unbatch().batch(batch_size).apply(tf.data.experimental.assert_cardinality(batches))
 
 
 def _text_lookup(texts, batch_size):
