@@ -66,7 +66,8 @@ def run_processes(commands_and_envs, timeout=600):
 
 @pytest.fixture(scope="module")
 def csv(tmp_path_factory):
-    return make_csv(tmp_path_factory.mktemp("data") / "reviews.csv", count=160)
+    # 163 rows: a validation split of 33, not whole global batches of 8.
+    return make_csv(tmp_path_factory.mktemp("data") / "reviews.csv", count=163)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +116,8 @@ def test_jax_data_parallel_on_two_host_devices(csv, tmp_path, jax_single):
     run_dir = tmp_path / "data_parallel"
     result = run_kerazoo(*args(csv, run_dir, GLOBAL_BATCH // 2, "--cpu-replicas", "2"), env=env(KERAS_BACKEND="jax"))
     assert result.returncode == 0, result.stderr
+    # A last validation batch of 1 cannot be split over 2 devices.
+    assert "validation: the last 1 of 33 examples left out" in result.stdout
     plan = read_json(run_dir / "plan.json")
     assert (plan["backend"], plan["strategy"], plan["num_replicas"]) == ("jax", "data_parallel", 2)
     assert first_loss(run_dir) == pytest.approx(jax_single, rel=1e-4)
@@ -130,11 +133,36 @@ def test_two_jax_processes(csv, tmp_path, jax_single):
         ))
         for index in range(2)
     ]
-    run_processes(jobs)
+    # A partial last validation batch would leave one process waiting forever.
+    outputs = run_processes(jobs, timeout=300)
+    assert all("validation: the last 1 of 33 examples left out" in output for output in outputs)
     plan = read_json(run_dir / "plan.json")
     assert (plan["strategy"], plan["num_workers"], plan["global_batch_size"]) == ("data_parallel", 2, GLOBAL_BATCH)
     assert first_loss(run_dir) == pytest.approx(jax_single, rel=1e-4)
     assert not list(tmp_path.glob("kerazoo-worker-*"))
+
+
+def test_jax_validation_is_cut_to_batches_every_device_can_share():
+    import types
+
+    import numpy as np
+
+    from kerazoo.data import _shardable_validation
+    from kerazoo.data.examples import Examples
+    from kerazoo.errors import UsageError
+
+    texts = Examples([f"text {i}" for i in range(19)], np.arange(19, dtype=np.int32) % 2, "texts")
+    processes = types.SimpleNamespace(num_workers=2, num_replicas=2, global_batch_size=8)
+    notes = []
+    assert _shardable_validation(texts, processes, notes).inputs == texts.inputs[:16]
+    assert notes == ["validation: the last 3 of 19 examples left out, so each of the 2 JAX processes evaluates "
+                     "whole global batches of 8"]
+    notes = []
+    assert _shardable_validation(texts.first(16), processes, notes).inputs == texts.inputs[:16] and notes == []
+    devices = types.SimpleNamespace(num_workers=1, num_replicas=4, global_batch_size=8)
+    assert len(_shardable_validation(texts, devices, notes)) == 16 and "evenly over the 4 devices" in notes[0]
+    with pytest.raises(UsageError, match="fewer than 32.*--batch-size of at most 19"):
+        _shardable_validation(texts, types.SimpleNamespace(num_workers=2, num_replicas=2, global_batch_size=32), [])
 
 
 def test_cluster_descriptions(monkeypatch):

@@ -147,6 +147,8 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
         examples = read_examples(source, recipe, seed, plan.global_batch_size)
     train, validation, class_names, fingerprint, notes = examples
     notes = list(notes)
+    if plan.backend == "jax" and plan.num_replicas > 1:
+        validation = _shardable_validation(validation, plan, notes)
     num_classes = len(class_names)
     options = None
     if plan.num_workers > 1:
@@ -221,6 +223,37 @@ def load(source, recipe, plan, seed, examples=None, start_step=0, vocabulary=Non
         notes=notes,
         tokenizer=tokenizer if recipe.task != "image" else None,
     )
+
+
+def _shardable_validation(validation, plan, notes):
+    """Cut the validation split so that JAX can shard every batch of it.
+
+    JAX splits each batch evenly over the devices: a last batch of 1 on 2
+    devices stops the run at its first validation (IndivisibleError). JAX
+    processes go further: Keras shards each global batch across them and
+    they evaluate in lockstep, so a partial last batch reaches only some of
+    them and the others wait for it forever. One process needs a last batch
+    that divides by its devices; several need whole global batches.
+    """
+    from kerazoo.errors import UsageError
+
+    if plan.num_workers > 1:
+        unit, reason = plan.global_batch_size, (
+            f"each of the {plan.num_workers} JAX processes evaluates whole global batches of {plan.global_batch_size}"
+        )
+    else:
+        unit, reason = plan.num_replicas, f"every batch splits evenly over the {plan.num_replicas} devices"
+    keep = len(validation) - len(validation) % unit
+    if keep == len(validation):
+        return validation
+    if keep == 0:
+        raise UsageError(
+            f"The validation split has {len(validation)} examples, fewer than {unit}: kerazoo needs at least "
+            f"that many so that {reason}. Give more validation data"
+            + (f", or use a --batch-size of at most {len(validation)}." if plan.num_workers > 1 else ".")
+        )
+    notes.append(f"validation: the last {len(validation) - keep} of {len(validation)} examples left out, so {reason}")
+    return validation.first(keep)
 
 
 __all__ = ["Datasets", "Source", "SplitData", "load", "parse_source", "read_examples"]

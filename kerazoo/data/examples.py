@@ -15,7 +15,7 @@ import numpy as np
 class Examples:
     inputs: object  # np.ndarray of uint8 images, or a list of str (texts or paths)
     labels: np.ndarray
-    kind: str  # "image_array" | "image_files" | "texts"
+    kind: str  # "image_array" | "image_files" | "texts" | "dataset" (a tf.data dataset of TFDS pairs)
 
     def __len__(self):
         return len(self.labels)
@@ -26,6 +26,12 @@ class Examples:
         else:
             inputs = [self.inputs[i] for i in indices]
         return Examples(inputs, self.labels[indices], self.kind)
+
+    def first(self, count):
+        """The first `count` examples, whatever holds them."""
+        if self.kind == "dataset":
+            return Examples(self.inputs.take(count), self.labels[:count], self.kind)
+        return self.subset(np.arange(count))
 
 
 def stratified_split(examples, fraction, seed):
