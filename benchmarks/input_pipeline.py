@@ -33,7 +33,6 @@ the next `--batches`; candidates are interleaved and repeated. Run:
 """
 
 import argparse
-import json
 import pathlib
 import statistics
 import sys
@@ -41,7 +40,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import describe, machine, paired_ratios  # noqa: E402
+from _measure import describe, machine, paired_ratios, write_figures  # noqa: E402
 
 IMAGE_SIZE = 224
 BATCH = 32
@@ -65,7 +64,7 @@ def main():
     if (args.batches + WARMUP_BATCHES) * BATCH > args.images:
         parser.error(f"--images must be at least (--batches + {WARMUP_BATCHES}) x {BATCH}")
 
-    results = {"machine": machine(), "arguments": vars(args)}
+    results = {}
     image_sets = {"images": ("224 px JPEG -> 224 px", False), "mixed_size_images": ("256-512 px JPEG -> 224 px", True)}
     for key, (title, mixed_sizes) in image_sets.items():
         if args.skip_images:
@@ -81,7 +80,7 @@ def main():
         report(f"texts (-> {SEQUENCE_LENGTH} WordPiece ids)", results["texts"], "kerazoo text_dataset",
                "limit: tokenizer only, batched")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+        write_figures(args.json, args, **results)
 
 
 def write_jpegs(folder, count, mixed_sizes, classes=4):

@@ -124,11 +124,11 @@ def _in_order_batches(dataset, transform, batch_size):
 
 def _text_lookup(texts, batch_size):
     """A function from a batch of indices to that batch's texts (tf.string)."""
-    texts = list(texts)
-    if sum(len(text.encode("utf-8")) for text in texts) <= IN_GRAPH_TEXT_BYTES:
-        table = tf.constant(texts, dtype=tf.string)
+    encoded = [text.encode("utf-8") for text in texts]
+    if sum(map(len, encoded)) <= IN_GRAPH_TEXT_BYTES:
+        table = tf.constant(encoded, dtype=tf.string)
         return lambda indices: tf.gather(table, indices)
-    encoded = np.asarray([text.encode("utf-8") for text in texts], dtype=object)
+    encoded = np.asarray(encoded, dtype=object)
 
     def lookup(indices):
         strings = tf.numpy_function(lambda i: encoded[i], [indices], tf.string, stateful=False)
