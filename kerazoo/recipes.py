@@ -14,7 +14,6 @@ Keras is imported here.
 
 import fnmatch
 import functools
-import importlib.resources
 import pathlib
 import typing
 
@@ -29,13 +28,14 @@ TASKS = typing.get_args(Task)
 
 def builtin_dir():
     """The folder holding the built-in recipe files."""
-    try:
-        packaged = importlib.resources.files("kerazoo.builtin_recipes")
-        if packaged.is_dir():
-            return pathlib.Path(str(packaged))
-    except ModuleNotFoundError:
-        pass
-    # A source checkout: the package sits beside the top-level recipes/.
+    # An installed wheel: kerazoo/builtin_recipes/ (pyproject.toml maps the
+    # top-level recipes/ there). It is a namespace package, for which
+    # importlib.resources returns a MultiplexedPath, not a folder: look
+    # beside this module instead.
+    packaged = pathlib.Path(__file__).resolve().parent / "builtin_recipes"
+    if packaged.is_dir():
+        return packaged
+    # A source checkout or an editable install: the top-level recipes/.
     return pathlib.Path(__file__).resolve().parent.parent / "recipes"
 
 

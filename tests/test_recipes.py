@@ -126,7 +126,8 @@ def test_repr_is_useful():
     assert "resnet20" in text and "32 px" in text and "sgd" in text
 
 
-def test_recipe_files_ship_inside_the_wheel(tmp_path):
+def test_recipe_files_ship_inside_the_wheel_and_are_found_there(tmp_path):
+    import os
     import subprocess
     import sys
     import zipfile
@@ -142,3 +143,16 @@ def test_recipe_files_ship_inside_the_wheel(tmp_path):
     for name in recipes.names():
         task = recipes.get(name).task
         assert f"kerazoo/builtin_recipes/{task}/{name}.yaml" in names
+    # Installed from the wheel (unpacked, first on the path, away from the
+    # checkout), kerazoo finds every one of them. It found none once: the
+    # recipes' folder is a namespace package, and importlib.resources gave
+    # a MultiplexedPath that was read as a folder name.
+    installed = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(installed)
+    found = subprocess.run(
+        [sys.executable, "-c", "from kerazoo import recipes; print(recipes.__file__); print(' '.join(recipes.names()))"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(installed)},
+    )
+    assert found.returncode == 0, found.stderr
+    module_file, names_found = found.stdout.splitlines()
+    assert module_file.startswith(str(installed)) and names_found.split() == recipes.names()
