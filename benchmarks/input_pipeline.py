@@ -10,6 +10,9 @@ resized). Read by
   where the size differs, batching, one-hot labels, prefetch);
 * `keras.utils.image_dataset_from_directory` with default settings (only
   the output size set to 224; its resize is not antialiased, so cheaper);
+* kerazoo's pipeline with RandAugment on the host, as a compiled step
+  gets it (ConvNeXt-T's recipe: 2 ops, magnitude 9), to see what the host
+  pays for it;
 * the limit: `decode_jpeg` and, where the size differs, the same
   antialiased resize, nothing else, parallel on all cores (`tf.data` map
   with AUTOTUNE, then batch).
@@ -137,11 +140,20 @@ def image_candidates(folder, paths, labels):
         dataset = tf.data.Dataset.from_tensor_slices(paths).map(decode_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.batch(BATCH).prefetch(tf.data.AUTOTUNE)
 
-    return {
-        "kerazoo image_dataset": lambda: image_dataset(
+    from kerazoo import augment, recipes
+
+    # What a compiled step leaves to the host in ConvNeXt-T's recipe: RandAugment (2 ops, magnitude 9).
+    moved = augment.pipeline_augmenter(recipes.get("convnext_tiny").augment, seed=0, compiled=True)
+
+    def kerazoo(batch_transform=None):
+        return image_dataset(
             Examples(list(paths), labels, "image_files"), image_size=IMAGE_SIZE, num_classes=4, batch_size=BATCH,
-            training=True, seed=0,
-        ),
+            training=True, seed=0, batch_transform=batch_transform,
+        )
+
+    return {
+        "kerazoo image_dataset": kerazoo,
+        "kerazoo + RandAugment on the host": lambda: kerazoo(augment.batch_transform(moved, None)),
         "keras image_dataset_from_directory": lambda: keras.utils.image_dataset_from_directory(
             str(folder), image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=BATCH, verbose=False,
         ),
