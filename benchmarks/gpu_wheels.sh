@@ -15,6 +15,7 @@ dest="${WHEELS:-benchmarks/wheels}"
 pip="${PIP:-pip}"
 mkdir -p "$dest"
 rm -f "$dest"/kerazoo-*.whl
+rm -rf build  # setuptools keeps files deleted from the source in build/lib
 # --no-build-isolation: build with this environment's setuptools, no download.
 $pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$dest" .
 $pip download --quiet --no-deps --only-binary=:all: --dest "$dest" \

@@ -5,7 +5,8 @@ One measurement, the way timm's `benchmark.py` does it: build the model as
 optimizer, loss and in-model augmentation), run one step that includes
 tracing and compilation (timed on its own), a few warm-up steps, then time
 `steps` steps one by one, waiting for each step's result so that every
-timing covers the device's work, not just its dispatch.
+timing covers the device's work, not just its dispatch. On NVIDIA GPUs the
+GPU's energy over the timed steps is read too (NVML), for examples per joule.
 
 By default the data is one synthetic batch made on the device and fed again
 every step, so the figure is the model's speed alone. With `data=` the real
@@ -37,6 +38,10 @@ TRAIN_FLOPS_MULTIPLIER = 3
 # Steps recorded by the profiler when a trace is asked for: enough to see
 # the steady state, few enough to keep the trace small.
 TRACE_STEPS = 5
+# NVML's power and energy readings move in steps of about 0.1 s and its
+# utilization covers the last 1/6 to 1 s: shorter timed windows read noise
+# (bert_tiny's 0.1 s on an H200 read 1% busy).
+MIN_ENERGY_SECONDS = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +73,10 @@ class BenchmarkResult:
     peak_memory_bytes: Optional[int]
     peak_memory_source: str
     sequence_length: Optional[int] = None
+    # The GPU's energy over the timed steps (NVML); None without an NVIDIA GPU.
+    energy_joules: Optional[float] = None
+    power_watts: Optional[float] = None
+    gpu_utilization_percent: Optional[float] = None
     versions: dict = dataclasses.field(default_factory=dict)
     notes: tuple = ()
 
@@ -78,10 +87,18 @@ class BenchmarkResult:
             return None
         return self.examples_per_second * self.sequence_length
 
+    @property
+    def examples_per_joule(self):
+        """Examples per joule of GPU energy over the timed steps, where NVML could tell."""
+        if not self.energy_joules:
+            return None
+        return self.batch_size * self.steps / self.energy_joules
+
     def to_dict(self):
         data = dataclasses.asdict(self)
         data["notes"] = list(self.notes)
         data["tokens_per_second"] = self.tokens_per_second
+        data["examples_per_joule"] = self.examples_per_joule
         data["flops_definition"] = (
             "2 x multiply-accumulates of Conv, Dense/EinsumDense and attention matmuls, one example, "
             f"forward; training counts {TRAIN_FLOPS_MULTIPLIER}x"
@@ -166,9 +183,13 @@ def run_benchmark(
         build_seconds = time.perf_counter() - started
         log(f"built '{recipe.name}' in {build_seconds:.1f} s; timing {1 + warmup_steps + steps} {mode} steps")
         memory = _PeakMemory(info)
+        energy, energy_note = None, None
+        if info.accelerators:
+            energy, energy_note = energy_window(1 + warmup_steps, steps)
         trace = _trace_window(info.backend, trace_dir, 1 + warmup_steps + steps) if trace_dir else None
         try:
-            durations = _time_steps(model, feed, mode, 1 + warmup_steps + steps + trace_steps, trace)
+            extra_callbacks = [callback for callback in (energy, trace) if callback is not None]
+            durations = _time_steps(model, feed, mode, 1 + warmup_steps + steps + trace_steps, extra_callbacks)
         except Exception as error:  # noqa: BLE001 - only out-of-memory is re-raised as ours
             if is_out_of_device_memory(error):
                 raise UsageError(
@@ -178,6 +199,10 @@ def run_benchmark(
             raise
         peak_bytes, peak_source = memory.peak()
         flops = _count_flops(classifier, notes)
+    if energy is not None:
+        energy_note = energy.note
+    if info.accelerators and energy_note:
+        notes.append(f"energy not measured: {energy_note}")
     compiled_with_xla = bool(model.jit_compile)
     if plan.xla and not compiled_with_xla:
         notes.append(_jit_refused_note(model, info.backend))
@@ -217,6 +242,7 @@ def run_benchmark(
         peak_memory_bytes=peak_bytes,
         peak_memory_source=peak_source,
         sequence_length=recipe.data.sequence_length if recipe.task == "text" else None,
+        **(energy.figures if energy is not None else {}),
         versions=dict(info.versions),
         notes=tuple(notes),
     )
@@ -324,9 +350,11 @@ def _feed(batch, backend):
     return repeat()
 
 
-def _time_steps(model, feed, mode, total_steps, trace=None):
-    """Run `total_steps` steps; return each step's seconds (step 1 compiles)."""
-    callbacks = [_step_clock()] + ([trace] if trace is not None else [])
+def _time_steps(model, feed, mode, total_steps, extra_callbacks=()):
+    """Run `total_steps` steps; return each step's seconds (step 1 compiles).
+    `extra_callbacks` run after the clock, so each step has finished on the
+    device when they see its end."""
+    callbacks = [step_clock(), *extra_callbacks]
     if mode == "train":
         model.fit(feed, epochs=1, steps_per_epoch=total_steps, callbacks=callbacks, verbose=0, shuffle=False)
     else:
@@ -338,7 +366,6 @@ def _trace_window(backend, trace_dir, after_steps):
     """A callback that starts the profiler once `after_steps` steps have
     finished (the clock, before it, has waited for the last one) and stops
     it when the steps end."""
-    import keras
 
     def start():
         if backend == "jax":
@@ -350,7 +377,7 @@ def _trace_window(backend, trace_dir, after_steps):
 
             tf.profiler.experimental.start(str(trace_dir))
 
-    def stop():
+    def stop(finished):
         if backend == "jax":
             import jax
 
@@ -360,22 +387,34 @@ def _trace_window(backend, trace_dir, after_steps):
 
             tf.profiler.experimental.stop()
 
-    class TraceWindow(keras.callbacks.Callback):
+    return _step_window(after_steps, None, start, stop)
+
+
+def _step_window(open_after, close_after, on_open, on_close):
+    """A callback that calls `on_open()` once `open_after` steps have
+    finished, then `on_close(True)` once `close_after` steps have, or
+    `on_close(False)` if the steps end first (`close_after` None: at the
+    end). Training and inference steps alike."""
+    import keras
+
+    class StepWindow(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.finished_steps = 0
-            self.tracing = False
+            self.is_open = False
 
         def _step_end(self):
             self.finished_steps += 1
-            if self.finished_steps == after_steps:
-                start()
-                self.tracing = True
+            if self.finished_steps == open_after:
+                on_open()
+                self.is_open = True
+            elif self.finished_steps == close_after:
+                self._close(True)
 
-        def _end(self):
-            if self.tracing:
-                stop()
-                self.tracing = False
+        def _close(self, finished):
+            if self.is_open:
+                self.is_open = False
+                on_close(finished)
 
         def on_train_batch_end(self, batch, logs=None):
             self._step_end()
@@ -384,15 +423,62 @@ def _trace_window(backend, trace_dir, after_steps):
             self._step_end()
 
         def on_train_end(self, logs=None):
-            self._end()
+            self._close(False)
 
         def on_predict_end(self, logs=None):
-            self._end()
+            self._close(False)
 
-    return TraceWindow()
+    return StepWindow()
 
 
-def _step_clock():
+def energy_window(after_steps, steps, nvml=None):
+    """Return (callback or None, note or None): a callback that reads the
+    first GPU's energy counter (NVML) when `after_steps` steps have finished
+    and again `steps` steps later, and samples its power and utilization in
+    between; its `figures` then hold `energy_joules`, `power_watts` and
+    `gpu_utilization_percent`, or stay empty, with the reason in `note`, when
+    the window lasted under `MIN_ENERGY_SECONDS`. None, with the reason,
+    where NVML cannot tell. `nvml`: a module to use instead of `pynvml`
+    (tests pass a fake)."""
+    import keras
+
+    from kerazoo.callbacks.monitoring import open_gpus
+
+    # Sampled 10x a second: the timed steps of a fast model last seconds.
+    sampler, note = open_gpus(nvml, interval_seconds=0.1, count=1)
+    if sampler is None:
+        return None, note
+    opened = []
+
+    def begin():
+        sampler.begin_epoch()
+        sampler.start()
+        opened.append(time.perf_counter())
+
+    def end(finished):
+        figures = sampler.end_epoch()
+        sampler.close()
+        seconds = time.perf_counter() - opened[0]
+        if not finished:
+            window.note = "the timed steps did not finish"
+        elif seconds < MIN_ENERGY_SECONDS:
+            window.note = (f"the timed steps lasted {seconds:.2f} s, too short for NVML's readings "
+                           f"(at least {MIN_ENERGY_SECONDS:g} s); time more --steps")
+        else:
+            window.figures = {
+                "energy_joules": figures["gpu_energy_joules"],
+                "power_watts": figures.get("gpu0_power_watts"),
+                "gpu_utilization_percent": figures.get("gpu0_utilization_percent"),
+            }
+
+    window = _step_window(after_steps, after_steps + steps, begin, end)
+    window.figures, window.note = {}, None
+    return window, None
+
+
+def step_clock():
+    """A callback noting each training or inference step's seconds in
+    `.durations`, the device's work included."""
     import keras
 
     class StepClock(keras.callbacks.Callback):

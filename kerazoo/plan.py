@@ -292,7 +292,9 @@ def choose_strategy(devices, requested="auto"):
 def choose_xla(devices, strategy, precision, requested="auto"):
     """Return (use XLA, reason)."""
     if devices.backend == "jax":
-        return True, "JAX always compiles with XLA"
+        if requested == "off":
+            return False, "requested with --xla: JAX then runs each step op by op, for debugging (much slower)"
+        return True, "JAX compiles each step with XLA"
     if devices.backend == "torch":
         if requested == "on":
             raise UsageError("--xla on needs the tensorflow or jax backend.")

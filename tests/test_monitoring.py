@@ -94,7 +94,7 @@ def test_without_an_energy_counter_power_is_integrated():
 
 def test_cuda_visible_devices_narrows_the_gpus(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-fake-1")
-    sampler, note = monitoring._open_gpus(fake_nvml(count=2), 1.0)
+    sampler, note = monitoring.open_gpus(fake_nvml(count=2), 1.0)
     assert note is None and sampler.handles == [1]
 
 

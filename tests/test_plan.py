@@ -76,6 +76,8 @@ def test_xla_decisions():
     off, reason = choose_xla(gpus(2), "mirrored", "mixed_float16")
     assert off is False and "20763" in reason
     assert choose_xla(gpus(2, backend="jax"), "data_parallel", "mixed_bfloat16")[0] is True
+    off, reason = choose_xla(gpus(1, backend="jax"), "default", "mixed_bfloat16", "off")  # a user debugging
+    assert off is False and "op by op" in reason
     assert choose_xla(CPU, "default", "float32", "on")[0] is True
     assert choose_xla(gpus(1), "default", "float32", "off")[0] is False
 

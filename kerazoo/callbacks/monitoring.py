@@ -62,7 +62,7 @@ class ResourceMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         previous = self.note
-        self._gpus, self.note = _open_gpus(self._nvml_module, self.interval_seconds)
+        self._gpus, self.note = open_gpus(self._nvml_module, self.interval_seconds)
         if self.note and self.note != previous:  # once per run, not per `fit`
             self.log(f"  monitoring: {self.note}")
         if self._gpus is not None:
@@ -94,8 +94,10 @@ class ResourceMonitor(keras.callbacks.Callback):
             self._gpus = None
 
 
-def _open_gpus(nvml, interval_seconds):
-    """Return (GpuSampler or None, a note or None)."""
+def open_gpus(nvml=None, interval_seconds=1.0, count=None):
+    """Return (GpuSampler or None, a note or None) for the GPUs this process
+    may use, or only the first `count` of them (`kerazoo benchmark` runs on
+    the first). `nvml`: a module to use instead of `pynvml`."""
     if nvml is None:
         try:
             import pynvml as nvml
@@ -113,7 +115,7 @@ def _open_gpus(nvml, interval_seconds):
     if not handles:
         nvml.nvmlShutdown()
         return None, "GPU figures off: NVML sees no GPU"
-    return GpuSampler(nvml, handles, interval_seconds), None
+    return GpuSampler(nvml, handles[:count], interval_seconds), None
 
 
 def _visible_handles(nvml):

@@ -1,4 +1,5 @@
-"""`kerazoo benchmark`: how fast a recipe trains or predicts on this machine.
+"""`kerazoo benchmark`: how fast a recipe trains or predicts on this machine,
+and at what energy per example on NVIDIA GPUs.
 
 Runs on the JAX backend without TensorFlow installed (synthetic data, no
 TensorBoard): nothing on this command's import path imports TensorFlow
@@ -32,7 +33,7 @@ from kerazoo.plan import PRECISIONS, XLA_CHOICES
 @format_option("table", "json")
 def benchmark_command(name_or_file, mode, batch_size, precision, xla, steps, warmup_steps, data, settings, seed,
                       trace_dir, output_format):
-    """Measure NAME_OR_FILE's examples/s, step time, memory and FLOP/s.
+    """Measure NAME_OR_FILE's examples/s, step time, memory, FLOP/s and (NVIDIA GPUs) energy.
 
     \b
     Examples:
@@ -87,6 +88,11 @@ def describe(result):
         rows.append(("achieved", f"{_si(result.achieved_flops_per_second)}FLOP/s ({factor}x examples/s)"))
     else:
         rows.append(("FLOPs", "not counted"))
+    if result.energy_joules:
+        parts = [f"{result.examples_per_joule:,.1f} examples per joule", f"{result.energy_joules:,.1f} J over the timed steps"]
+        if result.power_watts is not None:
+            parts.append(f"mean {result.power_watts:,.0f} W, GPU busy {result.gpu_utilization_percent:.0f}%")
+        rows.append(("energy", "; ".join(parts) + " (NVML, first GPU)"))
     if result.peak_memory_bytes is not None:
         rows.append(("peak memory", f"{result.peak_memory_bytes / 2**30:.2f} GiB  -- {result.peak_memory_source}"))
     if versions:
