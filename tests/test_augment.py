@@ -17,13 +17,16 @@ from conftest import kerazoo_env
 # prints the largest difference and how much the images changed.
 SAME_AS_KERAS = textwrap.dedent(
     """
+    import sys
     import keras, numpy as np, tensorflow as tf
     from kerazoo import augment
+
+    num_ops = int(sys.argv[1])
 
     images = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
 
     def pair():
-        settings = dict(value_range=(0, 255), num_ops=2, factor=0.9, seed=3)
+        settings = dict(value_range=(0, 255), num_ops=num_ops, factor=0.9, seed=3)
         return augment.RandAugment(**settings), keras.layers.RandAugment(**settings)
 
     ours, theirs = pair()
@@ -43,22 +46,24 @@ SAME_AS_KERAS = textwrap.dedent(
 )
 
 
-def check_same_as_keras(backend):
-    result = subprocess.run([sys.executable, "-c", SAME_AS_KERAS], env=kerazoo_env(KERAS_BACKEND=backend),
+def check_same_as_keras(backend, num_ops):
+    result = subprocess.run([sys.executable, "-c", SAME_AS_KERAS, str(num_ops)], env=kerazoo_env(KERAS_BACKEND=backend),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     name, is_keras_layer, difference, changed = result.stdout.split()
     assert name == "RandAugment" and is_keras_layer == "True"
     assert float(difference) == 0.0
-    assert float(changed) > 1.0  # it did augment: 12 batches of 2 operations each
+    assert float(changed) > 1.0  # it did augment: 12 batches
 
 
 def test_same_result_as_keras_randaugment_on_tensorflow():
-    check_same_as_keras("tensorflow")
+    check_same_as_keras("tensorflow", num_ops=2)
 
 
 def test_same_result_as_keras_randaugment_in_tf_data_under_jax():
-    check_same_as_keras("jax")
+    # One operation: under JAX, tracing the layers in tf.data takes about
+    # tens of seconds per operation (Keras's own cost, once per pipeline).
+    check_same_as_keras("jax", num_ops=1)
 
 
 def test_runs_only_the_drawn_branches_in_a_graph():
