@@ -201,7 +201,7 @@ def run_benchmark(
         flops = _count_flops(classifier, notes)
     if energy is not None:
         energy_note = energy.note
-    if info.accelerators and energy_note:
+    if energy_note:  # only set where there is a GPU to measure
         notes.append(f"energy not measured: {energy_note}")
     compiled_with_xla = bool(model.jit_compile)
     if plan.xla and not compiled_with_xla:
